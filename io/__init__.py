@@ -1,0 +1,35 @@
+"""Audio and speech for voxfsm: sources and sinks, VAD, STT, TTS and the voice loop.
+
+Heavy dependencies (numpy, sounddevice, vosk, pyttsx3, faster-whisper) are imported lazily,
+when the class that needs them is first used, so ``import voxfsm.io`` stays cheap and works
+without the ``voice`` extra.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# public name -> module that defines it (imported on first attribute access)
+_EXPORTS: dict[str, str] = {}
+
+__all__: list[str] = []
+
+
+def _export(module: str, *names: str) -> None:
+    for name in names:
+        _EXPORTS[name] = module
+        __all__.append(name)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'voxfsm.io' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
