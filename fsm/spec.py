@@ -66,3 +66,37 @@ def state_spec(obj: object) -> StateSpec:
     if not isinstance(spec, StateSpec):
         raise TypeError(f"{obj!r}.__fsm_state__() returned {type(spec).__name__}, not StateSpec")
     return spec
+
+
+@attrs.frozen
+class Step:
+    """One transition a running workflow actually took.
+
+    ``trigger`` is the tool name, or ``None`` for a programmatic swap (``update_agent``).
+    ``target`` is the state source (agent class or instance) that became active.
+    ``declared`` is False when the source state did not declare this edge.
+    ``kind`` is ``"handoff"``, ``"task"`` (a call into an AgentTask) or ``"return"`` (back from one).
+    """
+
+    source: str | None
+    trigger: str | None
+    target_id: str
+    target: object
+    declared: bool = True
+    kind: str = "handoff"
+
+
+@attrs.frozen
+class Trace:
+    """What a running workflow did so far: where it started, where it is, how it got there."""
+
+    entry: object
+    current: str | None
+    steps: tuple[Step, ...] = ()
+
+
+@runtime_checkable
+class TraceSource(Protocol):
+    """Implemented by a running session (``AgentSession``)."""
+
+    def __fsm_trace__(self) -> Trace: ...

@@ -1,0 +1,76 @@
+"""The multi-agent API: agents are states, tools are guarded transitions.
+
+Names and behaviour mirror LiveKit Agents' multi-agent API, so code written for it ports by
+changing imports.  Nothing here touches audio or the network.
+"""
+
+from __future__ import annotations
+
+from voxfsm.agents.agent import Agent, AgentTask
+from voxfsm.agents.chat import (
+    AgentHandoff,
+    ChatContext,
+    ChatItem,
+    ChatMessage,
+    FunctionCall,
+    FunctionCallOutput,
+)
+from voxfsm.agents.context import RunContext
+from voxfsm.agents.events import (
+    AgentStateChangedEvent,
+    CloseEvent,
+    ConversationItemAddedEvent,
+    ErrorEvent,
+    FunctionToolsExecutedEvent,
+    MetricsEvent,
+    UserInputTranscribedEvent,
+    UserStateChangedEvent,
+)
+from voxfsm.agents.mock import mock_tools
+from voxfsm.agents.plugins import NOT_GIVEN
+from voxfsm.agents.run_result import (
+    AgentHandoffEvent,
+    ChatMessageEvent,
+    FunctionCallEvent,
+    FunctionCallOutputEvent,
+    RunEvent,
+    RunResult,
+)
+from voxfsm.agents.session import AgentSession
+from voxfsm.agents.speech import PlayoutResult, SpeechHandle
+from voxfsm.agents.tools import FunctionTool, StopResponse, ToolError, function_tool
+
+__all__ = [
+    "NOT_GIVEN",
+    "Agent",
+    "AgentHandoff",
+    "AgentHandoffEvent",
+    "AgentSession",
+    "AgentStateChangedEvent",
+    "AgentTask",
+    "ChatContext",
+    "ChatItem",
+    "ChatMessage",
+    "ChatMessageEvent",
+    "CloseEvent",
+    "ConversationItemAddedEvent",
+    "ErrorEvent",
+    "FunctionCall",
+    "FunctionCallEvent",
+    "FunctionCallOutput",
+    "FunctionCallOutputEvent",
+    "FunctionTool",
+    "FunctionToolsExecutedEvent",
+    "MetricsEvent",
+    "PlayoutResult",
+    "RunContext",
+    "RunEvent",
+    "RunResult",
+    "SpeechHandle",
+    "StopResponse",
+    "ToolError",
+    "UserInputTranscribedEvent",
+    "UserStateChangedEvent",
+    "function_tool",
+    "mock_tools",
+]

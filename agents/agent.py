@@ -1,0 +1,322 @@
+"""``Agent`` (a state of the workflow) and ``AgentTask`` (a state you call and return from)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Generator, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+from voxfsm.agents import plugins
+from voxfsm.agents._scope import current_scope
+from voxfsm.agents.chat import INSTRUCTIONS_ID, ChatContext, ChatMessage, ReadOnlyChatContext
+from voxfsm.agents.plugins import NOT_GIVEN
+from voxfsm.agents.tools import FunctionTool, function_tool
+from voxfsm.fsm.spec import StateSpec, TransitionSpec, Unresolved
+
+if TYPE_CHECKING:
+    from voxfsm.agents.session import AgentSession
+
+T = TypeVar("T")
+
+_class_tools_cache: dict[type, tuple[tuple[str, FunctionTool], ...]] = {}
+
+
+def snake_case(name: str) -> str:
+    """``BillingAgent`` → ``billing_agent`` (acronyms kept together: ``HTTPAgent`` → ``http_agent``)."""
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+
+
+def default_id(cls: type) -> str:
+    return "default_agent" if cls is Agent else snake_case(cls.__name__)
+
+
+def class_tools(cls: type) -> tuple[tuple[str, FunctionTool], ...]:
+    """``@function_tool`` attributes in definition order; a subclass overrides by attribute name."""
+    cached = _class_tools_cache.get(cls)
+    if cached is None:
+        found: dict[str, FunctionTool] = {}
+        for klass in reversed(cls.__mro__):
+            for attr, value in vars(klass).items():
+                if isinstance(value, FunctionTool):
+                    found[attr] = value
+                elif attr in found:
+                    del found[attr]
+        cached = _class_tools_cache[cls] = tuple(found.items())
+    return cached
+
+
+def _check_unique(tools: Sequence[FunctionTool], where: str) -> None:
+    seen: set[str] = set()
+    for tool in tools:
+        if tool.name in seen:
+            raise ValueError(
+                f"duplicate tool name {tool.name!r} in {where}; rename one with "
+                "@function_tool(name=...)"
+            )
+        seen.add(tool.name)
+
+
+def _as_tool(obj: Any) -> FunctionTool:
+    if isinstance(obj, FunctionTool):
+        return obj
+    if callable(obj):
+        return function_tool(obj)
+    raise TypeError(f"tools must be @function_tool functions, got {obj!r}")
+
+
+class _StateHook:
+    """``__fsm_state__`` works on the class (no instance needed) and on instances."""
+
+    def __get__(self, instance: Agent | None, owner: type[Agent]) -> Any:
+        if instance is None:
+            return lambda: _class_spec(owner)
+        return instance._state_spec
+
+
+def _transition(tool: FunctionTool) -> TransitionSpec:
+    from voxfsm.agents.agent import AgentTask
+
+    try:
+        info = tool.info
+    except Exception as exc:  # a broken annotation is a finding, not a crash, when drawing
+        return TransitionSpec(tool.name, None, (Unresolved(tool.name, str(exc)),))
+    targets = info.handoff_targets
+    tasks = [t for t in targets if isinstance(t, type) and issubclass(t, AgentTask)]
+    kind = "task" if targets and len(tasks) == len(targets) else "handoff"
+    return TransitionSpec(tool.name, info.description, targets, kind)
+
+
+def _class_spec(cls: type[Agent]) -> StateSpec:
+    doc = (cls.__doc__ or "").strip().splitlines()
+    return StateSpec(
+        id=default_id(cls),
+        cls=cls,
+        summary=doc[0] if doc and cls is not Agent else "",
+        terminal=bool(getattr(cls, "terminal", False)),
+        transitions=tuple(_transition(t) for _, t in class_tools(cls)),
+    )
+
+
+class Agent:
+    """A state of the workflow: instructions, tools, and optional plugin overrides.
+
+    Subclass it (tools are ``@function_tool`` methods) or instantiate it directly.
+    """
+
+    terminal: ClassVar[bool] = False
+    """Mark an end state: no way out is expected, so ``check_graph`` does not flag it."""
+
+    __fsm_state__ = _StateHook()
+
+    def __init__(
+        self,
+        *,
+        instructions: str,
+        id: str | None = None,
+        chat_ctx: ChatContext | None = None,
+        tools: Sequence[Any] | None = None,
+        llm: Any = NOT_GIVEN,
+        stt: Any = NOT_GIVEN,
+        tts: Any = NOT_GIVEN,
+        vad: Any = NOT_GIVEN,
+        allow_interruptions: Any = NOT_GIVEN,
+    ) -> None:
+        if not isinstance(instructions, str):
+            raise TypeError(f"instructions must be a str, got {type(instructions).__name__}")
+        self._id = id or default_id(type(self))
+        self._instructions = instructions
+        self._tools = self._build_tools(tools or ())
+        self._llm = plugins.resolve("llm", llm)
+        self._stt = plugins.resolve("stt", stt)
+        self._tts = plugins.resolve("tts", tts)
+        self._vad = plugins.resolve("vad", vad)
+        self._allow_interruptions = allow_interruptions
+        self._session: AgentSession[Any] | None = None
+        self._status = "inactive"  # inactive | active | paused
+        self._session_tools: list[FunctionTool] = []
+        self._chat_ctx = self._fresh_context(chat_ctx, self._tools)
+
+    def _build_tools(self, extra: Sequence[Any]) -> list[FunctionTool]:
+        tools = [getattr(self, attr) for attr, _ in class_tools(type(self))]
+        tools.extend(_as_tool(t) for t in extra)
+        _check_unique(tools, f"agent {self._id!r}")
+        for tool in tools:
+            _ = tool.info  # resolve annotations now: a bad one fails at construction
+        return tools
+
+    def _instructions_item(self) -> ChatMessage:
+        msg = ChatMessage(role="system", content=[self._instructions])
+        msg.id = INSTRUCTIONS_ID
+        return msg
+
+    def _fresh_context(
+        self, source: ChatContext | None, tools: Sequence[FunctionTool]
+    ) -> ChatContext:
+        ctx = ChatContext([self._instructions_item()])
+        if source is not None:
+            kept = source.copy(tools=tools)
+            ctx.items.extend(it for it in kept.items if it.id != INSTRUCTIONS_ID)
+        return ctx
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} id={self._id!r} {self._status}>"
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    @property
+    def label(self) -> str:
+        return self._id
+
+    @property
+    def instructions(self) -> str:
+        return self._instructions
+
+    @property
+    def tools(self) -> list[FunctionTool]:
+        return list(self._tools)
+
+    @property
+    def chat_ctx(self) -> ChatContext:
+        """A read-only view of this agent's context (``.copy()`` for a mutable one)."""
+        view = ReadOnlyChatContext.__new__(ReadOnlyChatContext)
+        view._items = self._chat_ctx._items
+        return view
+
+    @property
+    def session(self) -> AgentSession[Any]:
+        if self._session is None or self._status == "inactive":
+            raise RuntimeError(
+                f"agent {self._id!r} is not active: self.session is only available from the "
+                "start of on_enter until on_exit returns"
+            )
+        return self._session
+
+    @property
+    def llm(self) -> Any:
+        return self._llm
+
+    @property
+    def stt(self) -> Any:
+        return self._stt
+
+    @property
+    def tts(self) -> Any:
+        return self._tts
+
+    @property
+    def vad(self) -> Any:
+        return self._vad
+
+    @property
+    def allow_interruptions(self) -> Any:
+        return self._allow_interruptions
+
+    # ------------------------------------------------------------------ hooks
+
+    async def on_enter(self) -> None:
+        """Runs when the agent becomes active (session start or handoff)."""
+
+    async def on_exit(self) -> None:
+        """Runs when the agent stops being active (handoff away or session close)."""
+
+    async def on_user_turn_completed(self, turn_ctx: ChatContext, new_message: ChatMessage) -> None:
+        """Runs before the reply to a user turn; raise ``StopResponse`` to skip the reply."""
+
+    # ------------------------------------------------------------------ mutators
+
+    async def update_instructions(self, instructions: str) -> None:
+        self._instructions = instructions
+        items = self._chat_ctx.items
+        if items and items[0].id == INSTRUCTIONS_ID:
+            items[0] = self._instructions_item()
+        else:
+            items.insert(0, self._instructions_item())
+
+    async def update_tools(self, tools: Sequence[Any]) -> None:
+        new = [_as_tool(t) for t in tools]
+        _check_unique([*new, *self._session_tools], f"agent {self._id!r}")
+        for tool in new:
+            _ = tool.info
+        self._tools = new
+        # calls of tools the agent no longer has would confuse the model
+        self._chat_ctx = self._chat_ctx.copy(tools=self.all_tools())
+
+    async def update_chat_ctx(self, chat_ctx: ChatContext) -> None:
+        self._chat_ctx = self._fresh_context(chat_ctx, self.all_tools())
+
+    # ------------------------------------------------------------------ session side
+
+    def all_tools(self) -> list[FunctionTool]:
+        """This agent's tools, then the session's (what its LLM may call)."""
+        return [*self._tools, *self._session_tools] if self._session_tools else list(self._tools)
+
+    def find_tool(self, name: str) -> FunctionTool | None:
+        for tool in self._tools:
+            if tool.name == name:
+                return tool
+        for tool in self._session_tools:
+            if tool.name == name:
+                return tool
+        return None
+
+    def _state_spec(self) -> StateSpec:
+        base = _class_spec(type(self))
+        first = self._instructions.strip().splitlines()
+        return StateSpec(
+            id=self._id,
+            cls=type(self),
+            summary=first[0] if first else "",
+            terminal=base.terminal,
+            transitions=tuple(_transition(t) for t in self.all_tools()),
+        )
+
+
+class AgentTask(Agent, Generic[T]):
+    """A temporary handoff: ``result = await SomeTask(...)`` inside a tool or a hook.
+
+    The caller pauses, the task becomes the active agent, and when one of its tools calls
+    :meth:`complete`, control (and the task's messages) return to the caller.
+    """
+
+    def __init__(self, *, instructions: str, **kwargs: Any) -> None:
+        super().__init__(instructions=instructions, **kwargs)
+        self._outcome: asyncio.Future[T] | None = None
+        self._awaited = False
+
+    def complete(self, result: T | BaseException) -> None:
+        """Finish the task with a result, or with an exception the awaiting code will raise."""
+        if self._outcome is None:
+            self._outcome = asyncio.get_running_loop().create_future()
+        if self._outcome.done():
+            raise RuntimeError(f"task {self.id!r} is already complete")
+        if isinstance(result, BaseException):
+            self._outcome.set_exception(result)
+        else:
+            self._outcome.set_result(result)
+
+    def done(self) -> bool:
+        return self._outcome is not None and self._outcome.done()
+
+    def __await__(self) -> Generator[Any, None, T]:
+        return self._run().__await__()
+
+    async def _run(self) -> T:
+        scope = current_scope()
+        if scope is None:
+            raise RuntimeError(
+                f"await {type(self).__name__}(...) only inside a function tool or an agent's "
+                "on_enter/on_exit while a session is running"
+            )
+        if self._awaited:
+            raise RuntimeError(f"task {self.id!r} was already awaited; create a new one")
+        self._awaited = True
+        if self._outcome is None:
+            self._outcome = asyncio.get_running_loop().create_future()
+        result: T = await scope.session._run_task(self, scope)
+        return result

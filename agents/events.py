@@ -1,0 +1,73 @@
+"""Payloads of the events ``AgentSession.on(...)`` delivers."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import attrs
+from voxfsm.agents.chat import ChatItem, FunctionCall, FunctionCallOutput
+
+AgentState = Literal["initializing", "idle", "listening", "thinking", "speaking"]
+UserState = Literal["speaking", "listening", "away"]
+
+
+@attrs.frozen
+class ConversationItemAddedEvent:
+    item: ChatItem
+    type: Literal["conversation_item_added"] = "conversation_item_added"
+
+
+@attrs.frozen
+class AgentStateChangedEvent:
+    old_state: AgentState
+    new_state: AgentState
+    type: Literal["agent_state_changed"] = "agent_state_changed"
+
+
+@attrs.frozen
+class UserStateChangedEvent:
+    old_state: UserState
+    new_state: UserState
+    type: Literal["user_state_changed"] = "user_state_changed"
+
+
+@attrs.frozen
+class UserInputTranscribedEvent:
+    transcript: str
+    is_final: bool
+    type: Literal["user_input_transcribed"] = "user_input_transcribed"
+
+
+@attrs.frozen
+class FunctionToolsExecutedEvent:
+    function_calls: list[FunctionCall]
+    function_call_outputs: list[FunctionCallOutput]
+    type: Literal["function_tools_executed"] = "function_tools_executed"
+
+    def zipped(self) -> list[tuple[FunctionCall, FunctionCallOutput]]:
+        return list(zip(self.function_calls, self.function_call_outputs))
+
+
+@attrs.frozen
+class ErrorEvent:
+    """Something failed but the session kept running (a tool crashed, the LLM was down...)."""
+
+    error: BaseException
+    source: str
+    type: Literal["error"] = "error"
+
+
+@attrs.frozen
+class MetricsEvent:
+    """Timings of one turn or stage, in milliseconds (voice loop and LLM adapters)."""
+
+    name: str
+    values: dict[str, float]
+    type: Literal["metrics_collected"] = "metrics_collected"
+
+
+@attrs.frozen
+class CloseEvent:
+    reason: str
+    error: Any = None
+    type: Literal["close"] = "close"

@@ -1,0 +1,157 @@
+"""``ScriptedLLM``: a deterministic model for tests and offline demos.
+
+The script maps a key to a response.  The key is matched against the text of the *last* item
+of the context the model is given (the user's message, ephemeral instructions, the last tool
+output...): an exact ``str`` or a ``re.Pattern`` (``search``).  The first matching key wins.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import Any, Union
+
+import attrs
+from voxfsm.agents.chat import ChatContext, item_text
+from voxfsm.agents.llm.base import LLMChunk, ToolCallRequest, ToolChoice
+from voxfsm.agents.tools import FunctionTool
+
+_call_ids = itertools.count(1)
+
+
+@attrs.frozen
+class ScriptedCall:
+    """A tool call in a script (see :func:`call`)."""
+
+    name: str
+    arguments: Mapping[str, Any] | str = attrs.field(factory=dict)
+
+    def request(self) -> ToolCallRequest:
+        args = (
+            self.arguments if isinstance(self.arguments, str) else json.dumps(dict(self.arguments))
+        )
+        return ToolCallRequest(
+            call_id=f"scripted_{next(_call_ids)}", name=self.name, arguments=args
+        )
+
+
+@attrs.frozen
+class ScriptedReply:
+    """A reply in a script: text, then (optionally) tool calls emitted with it."""
+
+    text: str = ""
+    calls: tuple[ScriptedCall, ...] = ()
+
+
+def reply(text: str, /, *, calls: Sequence[ScriptedCall] = ()) -> ScriptedReply:
+    """A scripted reply with ``text`` (and tool calls emitted after it)."""
+    return ScriptedReply(text, tuple(calls))
+
+
+def call(tool_name: str, /, **arguments: Any) -> ScriptedCall:
+    """A scripted tool call. Positional-only, so a tool argument may itself be called ``name``."""
+    return ScriptedCall(tool_name, arguments)
+
+
+Response = Union[ScriptedReply, ScriptedCall, Sequence[ScriptedCall], str, None]
+Script = Union[
+    Mapping[Union[str, "re.Pattern[str]"], Response],
+    Sequence[tuple[Union[str, "re.Pattern[str]"], Response]],
+    Callable[[ChatContext, Sequence[FunctionTool]], Response],
+]
+
+
+@attrs.frozen
+class Request:
+    """What the model was asked: the context (a snapshot), tool names and tool choice."""
+
+    chat_ctx: ChatContext
+    tools: tuple[str, ...]
+    tool_choice: ToolChoice
+
+    @property
+    def last_text(self) -> str:
+        return item_text(self.chat_ctx.items[-1]) if self.chat_ctx.items else ""
+
+
+def _normalize(response: Response) -> ScriptedReply:
+    if response is None:
+        return ScriptedReply()
+    if isinstance(response, ScriptedReply):
+        return response
+    if isinstance(response, str):
+        return ScriptedReply(response)
+    if isinstance(response, ScriptedCall):
+        return ScriptedReply("", (response,))
+    calls = tuple(response)
+    for c in calls:
+        if not isinstance(c, ScriptedCall):
+            raise TypeError(f"a script response list must hold call(...) items, got {c!r}")
+    return ScriptedReply("", calls)
+
+
+class ScriptedLLM:
+    """A deterministic LLM: replies come from a script, never from a model.
+
+    ``chunk_words`` splits each text reply into streamed chunks of that many words (so a voice
+    loop can start speaking before the reply ends); 0 sends the text in one chunk.
+    """
+
+    def __init__(
+        self,
+        script: Script,
+        *,
+        default: Response = None,
+        chunk_words: int = 0,
+        record: bool = True,
+    ) -> None:
+        if callable(script):
+            self._fn: Callable[[ChatContext, Sequence[FunctionTool]], Response] | None = script
+            self._rules: list[tuple[Any, ScriptedReply]] = []
+        else:
+            self._fn = None
+            pairs = script.items() if isinstance(script, Mapping) else script
+            self._rules = [(key, _normalize(resp)) for key, resp in pairs]
+            for key, _ in self._rules:
+                if not isinstance(key, (str, re.Pattern)):
+                    raise TypeError(f"script keys must be str or re.Pattern, got {key!r}")
+        self._default = _normalize(default)
+        self._chunk_words = chunk_words
+        self._record = record
+        self.requests: list[Request] = []
+
+    def respond(self, chat_ctx: ChatContext, tools: Sequence[FunctionTool]) -> ScriptedReply:
+        """The scripted reply for this context (no side effects besides nothing)."""
+        if self._fn is not None:
+            return _normalize(self._fn(chat_ctx, tools))
+        items = chat_ctx.items
+        text = item_text(items[-1]) if items else ""
+        for key, resp in self._rules:
+            if (key == text) if isinstance(key, str) else key.search(text):
+                return resp
+        return self._default
+
+    async def chat(
+        self,
+        *,
+        chat_ctx: ChatContext,
+        tools: Sequence[FunctionTool],
+        tool_choice: ToolChoice = "auto",
+    ) -> AsyncIterator[LLMChunk]:
+        if self._record:
+            self.requests.append(
+                Request(chat_ctx.copy(), tuple(t.name for t in tools), tool_choice)
+            )
+        resp = self.respond(chat_ctx, tools)
+        calls = () if tool_choice == "none" else tuple(c.request() for c in resp.calls)
+        if self._chunk_words and resp.text:
+            words = resp.text.split(" ")
+            n = self._chunk_words
+            for i in range(0, len(words), n):
+                last = i + n >= len(words)
+                piece = " ".join(words[i : i + n]) + ("" if last else " ")
+                yield LLMChunk(piece, calls if last else ())
+            return
+        yield LLMChunk(resp.text, calls)

@@ -1,0 +1,63 @@
+"""Per-agent plugin overrides: ``NOT_GIVEN``, and strings resolved through offline providers.
+
+A string such as ``"pyttsx3:en-us+f3"`` or ``"vosk/path/to/model"`` names a provider (the text
+before the first ``/`` or ``:``), an optional model (after ``/``) and an optional option (after
+``:``).  Providers are registered as entry points in the ``voxfsm.plugins`` group, so the agent
+layer never imports the audio layer; each entry point is a class with
+``from_spec(model, option)``.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib.metadata import entry_points
+from typing import Any, Final
+
+
+class _NotGiven:
+    _instance: _NotGiven | None = None
+
+    def __new__(cls) -> _NotGiven:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __reduce__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN: Final = _NotGiven()
+"""Marks an override that was not passed (inherit the session's), unlike ``None`` (disabled)."""
+
+_SPEC = re.compile(r"^(?P<provider>[^/:]+)(?:/(?P<model>[^:]*))?(?::(?P<option>.*))?$")
+
+
+def providers() -> dict[str, Any]:
+    """Known offline providers by name (entry points of group ``voxfsm.plugins``)."""
+    return {ep.name: ep for ep in entry_points(group="voxfsm.plugins")}
+
+
+def resolve(kind: str, value: Any) -> Any:
+    """Turn a plugin string into an instance; anything else is returned as it is."""
+    if not isinstance(value, str):
+        return value
+    match = _SPEC.match(value)
+    if match is None:
+        raise ValueError(
+            f"{kind}={value!r} is not of the form 'provider', 'provider/model' or 'provider:option'"
+        )
+    known = providers()
+    name = match["provider"]
+    if name not in known:
+        raise ValueError(
+            f"unknown {kind} provider {name!r} in {value!r}; voxfsm runs offline and knows: "
+            f"{', '.join(sorted(known)) or '(none installed)'}; or pass an instance"
+        )
+    factory = known[name].load()
+    return factory.from_spec(match["model"] or None, match["option"] or None)

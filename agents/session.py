@@ -1,0 +1,616 @@
+"""``AgentSession``: runs one conversation through the workflow's state machine.
+
+All session work is serialized: a ``run()``, a ``start()``, a background reply or an
+``update_agent()`` swap each become a *job* that holds the session's baton while it runs.
+Handoffs are decided (``current_agent`` and the machine state change together, at one commit
+point) inside a job and carried out (follow-up, ``on_exit``, ``AgentHandoff``, ``on_enter``)
+when the code that decided them has finished; user input that arrives meanwhile waits for
+the baton and is answered by the new agent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any, Generic, TypeVar
+from weakref import WeakKeyDictionary
+
+from voxfsm.agents import plugins
+from voxfsm.agents._scope import Scope, _scope, _speaker, _tool, current_scope
+from voxfsm.agents._turns import TurnRunner
+from voxfsm.agents.agent import Agent, AgentTask, _as_tool, _check_unique
+from voxfsm.agents.chat import AgentHandoff, ChatContext, ChatMessage
+from voxfsm.agents.events import AgentStateChangedEvent, CloseEvent, ConversationItemAddedEvent
+from voxfsm.agents.run_result import AgentHandoffEvent, RunResult
+from voxfsm.agents.speech import SpeechHandle
+from voxfsm.fsm.machine import MachineDefinition, SessionMachine
+from voxfsm.fsm.spec import Step, Trace
+
+log = logging.getLogger("voxfsm.agents")
+
+T = TypeVar("T")
+_UNSET: Any = object()
+
+SWAP = "voxfsm:update_agent"
+TASK = "voxfsm:task"
+RETURN = "voxfsm:return"
+
+_definitions: WeakKeyDictionary[type, MachineDefinition] = WeakKeyDictionary()
+_registered: WeakKeyDictionary[MachineDefinition, set[type]] = WeakKeyDictionary()
+
+
+def _definition_for(entry: type) -> MachineDefinition:
+    defn = _definitions.get(entry)
+    if defn is None:
+        defn = _definitions[entry] = MachineDefinition()
+        _registered[defn] = set()
+    return defn
+
+
+def _register(defn: MachineDefinition, cls: type[Agent]) -> None:
+    """Add a class's state, its tools' stay transitions and its declared handoffs (transitively)."""
+    seen = _registered[defn]
+    todo = [cls]
+    while todo:
+        klass = todo.pop()
+        if klass in seen:
+            continue
+        seen.add(klass)
+        spec = klass.__fsm_state__()
+        defn.add_state(spec.id)
+        for trans in spec.transitions:
+            defn.add_edge(trans.name, spec.id, None)
+            for target in trans.targets:
+                if isinstance(target, type) and issubclass(target, Agent):
+                    defn.add_edge(trans.name, spec.id, target.__fsm_state__().id)
+                    todo.append(target)
+
+
+class _TaskWaiter:
+    """A caller suspended in ``await SomeTask()`` until a later run completes the task."""
+
+    __slots__ = ("resumed", "scope", "task")
+
+    def __init__(self, task: AgentTask[Any], scope: Scope) -> None:
+        self.task = task
+        self.scope = scope
+        # set by the run that completes the task: its scope, and a future to wake it with
+        self.resumed: asyncio.Future[tuple[Scope, asyncio.Future[None]]] = (
+            asyncio.get_running_loop().create_future()
+        )
+
+
+class AgentSession(Generic[T]):
+    """One conversation: the active agent, shared userdata, history and plugins."""
+
+    def __init__(
+        self,
+        *,
+        llm: Any = None,
+        stt: Any = None,
+        tts: Any = None,
+        vad: Any = None,
+        userdata: T = _UNSET,
+        tools: Sequence[Any] | None = None,
+        max_tool_steps: int = 3,
+        agent: Agent | None = None,
+    ) -> None:
+        if max_tool_steps < 1:
+            raise ValueError("max_tool_steps must be at least 1")
+        self._llm = plugins.resolve("llm", llm)
+        self._stt = plugins.resolve("stt", stt)
+        self._tts = plugins.resolve("tts", tts)
+        self._vad = plugins.resolve("vad", vad)
+        self._userdata = userdata
+        self._tools = [_as_tool(t) for t in tools or ()]
+        _check_unique(self._tools, "the session's tools")
+        self.max_tool_steps = max_tool_steps
+        self._initial_agent = agent
+        self._history = ChatContext()
+        self._agent: Agent | None = None
+        self._entry: Agent | None = None
+        self._machine: SessionMachine | None = None
+        self._baton = asyncio.Lock()
+        self._listeners: dict[str, list[Callable[[Any], Any]]] = {}
+        self._steps: list[Step] = []
+        self._visited: dict[str, Agent] = {}
+        self._waiters: list[_TaskWaiter] = []
+        self._jobs: set[asyncio.Task[None]] = set()
+        self._agent_state = "initializing"
+        self._closed = False
+        self.output: Any = None
+        """Voice output (set by the voice loop); ``None`` in text mode."""
+        self.current_speech: SpeechHandle | None = None
+        self._turns = TurnRunner(self)
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def userdata(self) -> T:
+        if self._userdata is _UNSET:
+            raise ValueError("AgentSession userdata is not set; pass userdata= to AgentSession")
+        return self._userdata
+
+    @userdata.setter
+    def userdata(self, value: T) -> None:
+        self._userdata = value
+
+    @property
+    def current_agent(self) -> Agent:
+        if self._agent is None:
+            raise RuntimeError("the session has not started; call `await session.start(agent)`")
+        return self._agent
+
+    @property
+    def history(self) -> ChatContext:
+        return self._history
+
+    @property
+    def chat_ctx(self) -> ChatContext:
+        """Read-only view of the current agent's context."""
+        return self.current_agent.chat_ctx
+
+    @property
+    def machine(self) -> SessionMachine:
+        if self._machine is None:
+            raise RuntimeError("the session has not started; call `await session.start(agent)`")
+        return self._machine
+
+    @property
+    def llm(self) -> Any:
+        return self._llm
+
+    @property
+    def stt(self) -> Any:
+        return self._stt
+
+    @property
+    def tts(self) -> Any:
+        return self._tts
+
+    @property
+    def vad(self) -> Any:
+        return self._vad
+
+    @property
+    def tools(self) -> list[Any]:
+        return list(self._tools)
+
+    @property
+    def agent_state(self) -> str:
+        return self._agent_state
+
+    def effective_plugin(self, kind: str, agent: Agent | None = None) -> Any:
+        """The llm/stt/tts/vad in force for ``agent`` (default: the current one)."""
+        agent = agent or self._agent
+        own = (
+            getattr(agent, f"_{kind}", plugins.NOT_GIVEN)
+            if agent is not None
+            else plugins.NOT_GIVEN
+        )
+        return getattr(self, f"_{kind}") if own is plugins.NOT_GIVEN else own
+
+    # ------------------------------------------------------------------ events
+
+    def on(self, event: str, callback: Callable[[Any], Any] | None = None) -> Any:
+        """Register ``callback`` for ``event`` (usable as a decorator when called without it)."""
+
+        def register(cb: Callable[[Any], Any]) -> Callable[[Any], Any]:
+            self._listeners.setdefault(event, []).append(cb)
+            return cb
+
+        return register(callback) if callback is not None else register
+
+    def off(self, event: str, callback: Callable[[Any], Any]) -> None:
+        if callback in self._listeners.get(event, ()):
+            self._listeners[event].remove(callback)
+
+    def emit(self, event: str, payload: Any) -> None:
+        for cb in tuple(self._listeners.get(event, ())):
+            try:
+                cb(payload)
+            except Exception:
+                log.exception("listener of %r failed", event)
+
+    def _set_agent_state(self, state: str) -> None:
+        old, self._agent_state = self._agent_state, state
+        if old != state and "agent_state_changed" in self._listeners:
+            self.emit("agent_state_changed", AgentStateChangedEvent(old, state))  # type: ignore[arg-type]
+
+    def _record(
+        self, agent: Agent | None, item: Any, scope: Scope | None, *, event: Any = None
+    ) -> None:
+        """Add an item to ``agent``'s context (if given), to history, and to the run's events."""
+        if agent is not None:
+            agent._chat_ctx._items.append(item)
+        self._history._items.append(item)
+        if event is not None and scope is not None:
+            scope.result._add(event)
+        if (
+            isinstance(item, (ChatMessage, AgentHandoff))
+            and "conversation_item_added" in self._listeners
+        ):
+            self.emit("conversation_item_added", ConversationItemAddedEvent(item))
+
+    # ------------------------------------------------------------------ jobs
+
+    def _spawn(self, work: Callable[[Scope], Awaitable[None]], result: RunResult[Any]) -> None:
+        if self._closed:
+            raise RuntimeError("the session is closed")
+        scope = Scope(self, result)
+        task = asyncio.create_task(self._job(work, scope))
+        self._jobs.add(task)
+        task.add_done_callback(self._jobs.discard)
+
+    async def _job(self, work: Callable[[Scope], Awaitable[None]], scope: Scope) -> None:
+        _scope.set(scope)
+        await self._baton.acquire()
+        scope.holds_baton = True
+        error: BaseException | None = None
+        try:
+            await work(scope)
+            await self._drain(scope)
+        except BaseException as exc:  # the run's awaiter gets it; the session keeps going
+            error = exc
+            for task in scope.pending:
+                task.cancel()
+            scope.pending.clear()
+            scope.deferred.clear()
+        finally:
+            if scope.holds_baton:
+                scope.holds_baton = False
+                self._baton.release()
+            if self._agent_state in ("thinking", "speaking"):
+                self._set_agent_state("listening")
+            scope.finish(error)
+        if isinstance(error, asyncio.CancelledError):
+            raise error
+
+    async def settle(self, scope: Scope) -> None:
+        """Wait for the speech started so far in this scope; keep its first error."""
+        while scope.pending:
+            tasks = scope.pending[:]
+            scope.pending.clear()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _drain(self, scope: Scope) -> None:
+        while True:
+            await self.settle(scope)
+            if scope.deferred:
+                await scope.deferred.popleft()()
+                continue
+            waiter = self._ready_waiter()
+            if waiter is not None:
+                await self._resume(waiter, scope)
+                continue
+            break
+        if scope.errors:
+            raise scope.errors[0]
+
+    def _nested_scope(self) -> Scope | None:
+        scope = current_scope()
+        return scope if scope is not None and scope.session is self else None
+
+    # ------------------------------------------------------------------ public API
+
+    async def start(
+        self, agent: Agent | None = None, *, capture_run: bool = False
+    ) -> RunResult[Any] | None:
+        """Activate the first agent; returns when its ``on_enter`` (and its speech) is done."""
+        agent = agent or self._initial_agent
+        if agent is None:
+            raise ValueError("start() needs the first agent: `await session.start(MyAgent())`")
+        if self._machine is not None:
+            log.warning("session already started; start() ignored")
+            return None
+        self._entry = agent
+        defn = _definition_for(type(agent))
+        _register(defn, type(agent))
+        self._machine = SessionMachine(defn)
+        self._agent = agent
+        self._machine.set_state(agent.id)
+        result: RunResult[Any] = RunResult()
+        self._spawn(lambda scope: self._enter(agent, None, scope), result)
+        await result
+        return result if capture_run else None
+
+    def run(self, *, user_input: str) -> RunResult[Any]:
+        """One user turn in text; await the result for its events."""
+        if not isinstance(user_input, str):
+            raise TypeError(f"user_input must be a str, got {type(user_input).__name__}")
+        self.current_agent  # noqa: B018 - raises a clear error before start()
+        result: RunResult[Any] = RunResult()
+        self._spawn(lambda scope: self._turns.user_turn(scope, user_input), result)
+        return result
+
+    def generate_reply(
+        self,
+        *,
+        user_input: str | None = None,
+        instructions: str | None = None,
+        tool_choice: Any = None,
+        allow_interruptions: bool | None = None,
+    ) -> SpeechHandle:
+        """Schedule an LLM reply by the current agent (or, inside a hook/tool, by that agent)."""
+        handle = SpeechHandle(allow_interruptions=allow_interruptions is not False)
+        if tool_choice is None and _tool.get() is not None and self._nested_scope() is not None:
+            tool_choice = "none"  # a reply spoken from inside a tool must not start more tools
+
+        async def speak(scope: Scope, agent: Agent) -> None:
+            await self._turns.reply(
+                scope,
+                agent,
+                handle,
+                user_input=user_input,
+                instructions=instructions,
+                tool_choice=tool_choice,
+            )
+
+        self._schedule(handle, speak)
+        return handle
+
+    def say(
+        self, text: str, *, add_to_chat_ctx: bool = True, allow_interruptions: bool | None = None
+    ) -> SpeechHandle:
+        """Schedule fixed text as agent speech."""
+        handle = SpeechHandle(allow_interruptions=allow_interruptions is not False)
+
+        async def speak(scope: Scope, agent: Agent) -> None:
+            await self._turns.say(scope, agent, handle, text, add_to_chat_ctx=add_to_chat_ctx)
+
+        self._schedule(handle, speak)
+        return handle
+
+    def _schedule(
+        self, handle: SpeechHandle, speak: Callable[[Scope, Agent], Awaitable[None]]
+    ) -> None:
+        scope = self._nested_scope()
+        agent = _speaker.get() or self.current_agent
+
+        async def guarded(sc: Scope) -> None:
+            try:
+                await speak(sc, agent)
+            except Exception as exc:
+                handle._finish(exc)
+                raise
+            handle._finish()
+
+        if scope is not None:
+
+            async def nested() -> None:
+                try:
+                    await guarded(scope)
+                except Exception as exc:
+                    scope.errors.append(exc)
+
+            scope.pending.append(asyncio.create_task(nested()))
+        else:
+            self._spawn(guarded, self._background_result("reply"))
+
+    def _background_result(self, what: str) -> RunResult[Any]:
+        result: RunResult[Any] = RunResult()
+
+        def report(fut: asyncio.Future[None]) -> None:
+            if fut.exception() is not None:
+                log.error("background %s failed", what, exc_info=fut.exception())
+
+        result._done.add_done_callback(report)
+        return result
+
+    def interrupt(self) -> None:
+        """Cut the current speech (barge-in)."""
+        speech = self.current_speech
+        if speech is not None and speech.allow_interruptions:
+            speech.interrupt()
+
+    def update_agent(self, agent: Agent) -> None:
+        """Switch to ``agent`` now; its predecessor's exit and its entry run in the background."""
+        if not isinstance(agent, Agent):
+            raise TypeError(f"update_agent() needs an Agent, got {type(agent).__name__}")
+        if self._agent is None:
+            self._initial_agent = agent
+            return
+        if agent._status != "inactive" or agent is self._agent:
+            raise RuntimeError(
+                f"agent {agent.id!r} is already {agent._status}; pass a new or exited agent"
+            )
+        old = self._agent
+        self.commit(old, agent, SWAP, tool=None)
+        scope = self._nested_scope()
+        if scope is not None:
+            scope.deferred.append(lambda: self.swap(old, agent, scope, follow_up=False))
+        else:
+            self._spawn(
+                lambda sc: self.swap(old, agent, sc, follow_up=False),
+                self._background_result("update_agent"),
+            )
+
+    async def aclose(self) -> None:
+        """Run the active agent's ``on_exit`` and close (a no-op for a session never started)."""
+        if self._machine is None or self._closed:
+            self._closed = True
+            return
+        result: RunResult[Any] = RunResult()
+        self._spawn(self._close_job, result)
+        self._closed = True
+        try:
+            await result
+        finally:
+            for waiter in self._waiters:
+                if not waiter.resumed.done():
+                    waiter.resumed.cancel()
+            self._waiters.clear()
+            self._set_agent_state("idle")
+            self.emit("close", CloseEvent("closed"))
+
+    async def _close_job(self, scope: Scope) -> None:
+        if self._agent is not None and self._agent._status == "active":
+            await self.exit(self._agent, scope)
+
+    async def __aenter__(self) -> AgentSession[T]:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # ------------------------------------------------------------------ transitions
+
+    def commit(
+        self, old: Agent, new: Agent, trigger: str, *, tool: Any, kind: str = "handoff"
+    ) -> None:
+        """The single commit point of a transition: agent, machine state and trace change together."""
+        declared = tool is None or _declares(tool, new)
+        if not declared:
+            log.warning(
+                "tool %r of agent %r handed off to %r, which it does not declare; add "
+                "handoff=%s to its @function_tool (voxfsm check reports this)",
+                tool.name,
+                old.id,
+                new.id,
+                type(new).__name__,
+            )
+        self._agent = new
+        _fire_now(self.machine, trigger, new.id)
+        self._steps.append(
+            Step(
+                old.id,
+                tool.name if tool is not None else None if trigger == SWAP else trigger,
+                new.id,
+                new,
+                declared,
+                kind,
+            )
+        )
+
+    async def swap(self, old: Agent, new: Agent, scope: Scope, *, follow_up: bool) -> None:
+        """Carry out a decided handoff: old's follow-up, old's exit, the record, new's entry."""
+        if follow_up:
+            await self._turns.reply(scope, old, SpeechHandle(), tools_enabled=False)
+        exit_error: BaseException | None = None
+        try:
+            await self.exit(old, scope)
+        except Exception as exc:  # the handoff is decided; finish it, then report
+            exit_error = exc
+        await self._enter(new, old, scope)
+        if exit_error is not None:
+            raise exit_error
+
+    async def exit(self, agent: Agent, scope: Scope) -> None:
+        try:
+            await self._in_agent(agent, agent.on_exit())
+            await self.settle(scope)
+        finally:
+            agent._status = "inactive"
+
+    async def _enter(self, agent: Agent, old: Agent | None, scope: Scope) -> None:
+        self._activate(agent)
+        self._visited[agent.id] = agent
+        item = AgentHandoff(new_agent_id=agent.id, old_agent_id=old.id if old is not None else None)
+        self._record(None, item, scope, event=AgentHandoffEvent(item, old, agent))
+        await self._in_agent(agent, agent.on_enter())
+        await self.settle(scope)
+
+    def _activate(self, agent: Agent) -> None:
+        if agent._status != "inactive":
+            raise RuntimeError(f"cannot activate agent {agent.id!r}: it is already {agent._status}")
+        if self._tools:
+            _check_unique(
+                [*agent._tools, *self._tools], f"agent {agent.id!r} with the session's tools"
+            )
+        agent._session_tools = self._tools
+        agent._session = self
+        agent._status = "active"
+        if type(agent) not in _registered[self.machine.definition]:
+            _register(self.machine.definition, type(agent))
+
+    async def _in_agent(self, agent: Agent, coro: Coroutine[Any, Any, T]) -> T:
+        token = _speaker.set(agent)
+        try:
+            return await coro
+        finally:
+            _speaker.reset(token)
+
+    # ------------------------------------------------------------------ AgentTask
+
+    async def _run_task(self, task: AgentTask[Any], scope: Scope) -> Any:
+        caller = _speaker.get() or self.current_agent
+        if task._status != "inactive":
+            raise RuntimeError(f"cannot start task {task.id!r}: it is already {task._status}")
+        tool_name = _tool.get()
+        tool = caller.find_tool(tool_name) if tool_name else None
+        caller._status = "paused"
+        self.commit(caller, task, tool_name or TASK, tool=tool, kind="task")
+        await self._enter(task, caller, scope)
+        if not task.done():
+            waiter = _TaskWaiter(task, scope)
+            self._waiters.append(waiter)
+            await self.settle(scope)
+            # the run that started the task is complete: the user now talks to the task
+            scope.result._finish()
+            if scope.holds_baton:
+                scope.holds_baton = False
+                self._baton.release()
+            later, continuation = await waiter.resumed
+            scope.adopt(later, continuation)
+        assert task._outcome is not None
+        try:
+            await self.exit(task, scope)
+        finally:
+            caller._chat_ctx.merge(
+                task._chat_ctx, exclude_function_call=True, exclude_instructions=True
+            )
+            caller._status = "active"
+            self._agent = caller
+            _fire_now(self.machine, RETURN, caller.id)
+            self._steps.append(Step(task.id, None, caller.id, caller, True, "return"))
+            item = AgentHandoff(new_agent_id=caller.id, old_agent_id=task.id)
+            self._record(None, item, scope, event=AgentHandoffEvent(item, task, caller))
+        return task._outcome.result()
+
+    def _ready_waiter(self) -> _TaskWaiter | None:
+        if self._waiters and self._waiters[-1].task.done():
+            return self._waiters[-1]
+        return None
+
+    async def _resume(self, waiter: _TaskWaiter, scope: Scope) -> None:
+        self._waiters.remove(waiter)
+        continuation: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiter.resumed.set_result((scope, continuation))
+        await continuation
+
+    # ------------------------------------------------------------------ graph
+
+    def __fsm_trace__(self) -> Trace:
+        return Trace(
+            entry=self._entry,
+            current=self._agent.id if self._agent is not None else None,
+            steps=tuple(self._steps),
+        )
+
+    @property
+    def visited_agents(self) -> dict[str, Agent]:
+        """The latest instance of every agent id that was active in this session."""
+        return dict(self._visited)
+
+
+def _declares(tool: Any, target: Agent) -> bool:
+    for declared in tool.info.handoff_targets:
+        if declared is target or (isinstance(declared, type) and isinstance(target, declared)):
+            return True
+    return False
+
+
+def _fire_now(machine: SessionMachine, trigger: str, target: str | None) -> None:
+    """Run a machine trigger synchronously.
+
+    Our machine has no awaiting callbacks, so the trigger coroutine finishes on its first
+    step; doing it synchronously lets ``update_agent()`` (a plain method) commit at once.
+    """
+    coro = machine.fire(trigger, target)
+    try:
+        coro.send(None)
+    except StopIteration:
+        return
+    coro.close()
+    raise RuntimeError("the state machine suspended inside a transition")

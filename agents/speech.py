@@ -1,0 +1,65 @@
+"""``SpeechHandle``: one scheduled piece of agent speech (a reply or a ``say``)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable, Generator
+from typing import Any
+
+import attrs
+from voxfsm.agents.chat import ChatItem
+
+_ids = itertools.count(1)
+
+
+@attrs.frozen
+class PlayoutResult:
+    """What a voice output really played: the text heard, and whether it was cut short."""
+
+    spoken_text: str
+    interrupted: bool = False
+
+
+class SpeechHandle:
+    """Awaitable handle of a scheduled speech; awaiting it never raises (see ``exception()``)."""
+
+    def __init__(self, *, allow_interruptions: bool = True) -> None:
+        self.id = f"speech_{next(_ids):x}"
+        self.allow_interruptions = allow_interruptions
+        self.interrupted = False
+        self.chat_items: list[ChatItem] = []
+        self._done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._exception: BaseException | None = None
+
+    def __repr__(self) -> str:
+        state = "done" if self.done() else "pending"
+        return f"<SpeechHandle {self.id} {state}{' interrupted' if self.interrupted else ''}>"
+
+    def done(self) -> bool:
+        return self._done.done()
+
+    def exception(self) -> BaseException | None:
+        return self._exception
+
+    def interrupt(self, *, force: bool = False) -> None:
+        """Ask the speech to stop; refused for uninterruptible speech unless ``force``."""
+        if not self.allow_interruptions and not force:
+            raise RuntimeError("this speech does not allow interruptions (pass force=True)")
+        if not self.done():
+            self.interrupted = True
+
+    def add_done_callback(self, callback: Callable[[SpeechHandle], Any]) -> None:
+        self._done.add_done_callback(lambda _: callback(self))
+
+    async def wait_for_playout(self) -> None:
+        await asyncio.shield(self._done)
+
+    def __await__(self) -> Generator[Any, None, SpeechHandle]:
+        yield from asyncio.shield(self._done).__await__()
+        return self
+
+    def _finish(self, exc: BaseException | None = None) -> None:
+        if not self._done.done():
+            self._exception = exc
+            self._done.set_result(None)

@@ -1,0 +1,391 @@
+"""The workflow graph: plain frozen data built from state sources or from a running session.
+
+:func:`build_graph` walks declared transitions from an entry (an agent class or instance) and,
+when given a session, overlays what the session actually did: observed edges with counts, the
+visited states and the current one.  Renderers (:mod:`voxfsm.fsm.render`) and checks
+(:mod:`voxfsm.fsm.checks`) only read this model, so the notebook view, ``voxfsm graph`` and
+``render()`` all draw the same thing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from . import render as _render
+from .spec import StateSpec, Trace, TransitionSpec, Unresolved, state_spec
+
+log = logging.getLogger(__name__)
+
+
+@attrs.frozen
+class Tool:
+    """A trigger of a state.  ``hands_off`` is False for tools that always stay in the state."""
+
+    name: str
+    description: str | None = None
+    hands_off: bool = False
+    kind: str = "handoff"
+
+
+@attrs.frozen
+class State:
+    """One agent in the graph.
+
+    ``task`` marks a call-and-return state (an AgentTask): it is entered by a ``task`` edge and
+    gives control back to its caller, so it needs no outgoing edge.  ``visits`` counts
+    activations seen in a session (the start included).
+    """
+
+    id: str
+    cls: type
+    summary: str = ""
+    terminal: bool = False
+    tools: tuple[Tool, ...] = ()
+    task: bool = False
+    visited: bool = False
+    current: bool = False
+    visits: int = 0
+
+    @property
+    def staying_tools(self) -> tuple[Tool, ...]:
+        """Tools drawn inside the node: they never leave the state."""
+        return tuple(t for t in self.tools if not t.hands_off)
+
+
+@attrs.frozen
+class Edge:
+    """A transition between two states.
+
+    ``tool`` is None for a programmatic swap (``update_agent``).  ``declared`` says whether the
+    source state declares this edge; an undeclared edge can only come from a session.  ``kind``
+    is ``"handoff"``, ``"task"`` (call-and-return) or ``"return"`` (a return seen at run time
+    that matches no task edge).  ``taken`` counts traversals in the session, ``returned`` how
+    many task calls came back.
+    """
+
+    source: str
+    target: str
+    tool: str | None
+    description: str | None = None
+    declared: bool = True
+    kind: str = "handoff"
+    taken: int = 0
+    returned: int = 0
+
+    @property
+    def observed(self) -> bool:
+        return self.taken > 0
+
+
+@attrs.frozen
+class UnresolvedTarget:
+    """A declared handoff target that could not be turned into a state."""
+
+    source: str
+    tool: str
+    name: str
+    error: str
+
+
+@attrs.frozen
+class IdConflict:
+    """Two different classes claim the same state id; the graph kept the first one."""
+
+    id: str
+    kept: type
+    other: type
+
+
+@attrs.frozen
+class WorkflowGraph:
+    """States, edges and (when built from a session) what actually happened.
+
+    ``states`` are in discovery order, entry first.  ``observed`` is True when the graph was
+    built from a session trace, which is what turns highlighting on in the renderers.
+    """
+
+    entry: str
+    states: tuple[State, ...]
+    edges: tuple[Edge, ...]
+    unresolved: tuple[UnresolvedTarget, ...] = ()
+    conflicts: tuple[IdConflict, ...] = ()
+    current: str | None = None
+    observed: bool = False
+
+    def state(self, state_id: str) -> State:
+        for s in self.states:
+            if s.id == state_id:
+                return s
+        known = ", ".join(s.id for s in self.states)
+        raise KeyError(f"no state {state_id!r} in this graph (known: {known})")
+
+    def edges_from(self, state_id: str) -> tuple[Edge, ...]:
+        return tuple(e for e in self.edges if e.source == state_id)
+
+    def edges_to(self, state_id: str) -> tuple[Edge, ...]:
+        return tuple(e for e in self.edges if e.target == state_id)
+
+    @property
+    def visited(self) -> tuple[str, ...]:
+        return tuple(s.id for s in self.states if s.visited)
+
+    @property
+    def taken(self) -> tuple[Edge, ...]:
+        return tuple(e for e in self.edges if e.taken)
+
+    # Rendering goes through one registry (voxfsm.fsm.render) whatever the entry point.
+    def to_dot(self) -> str:
+        return _render.to_dot(self)
+
+    def to_mermaid(self) -> str:
+        return _render.to_mermaid(self)
+
+    def to_text(self, width: int = 80) -> str:
+        return _render.to_text(self, width=width)
+
+    def render(self, path: str | Path, format: str | None = None) -> Path:
+        """Write the graph to ``path``; the format comes from the suffix unless given."""
+        return _render.render(self, path, format=format)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def _repr_svg_(self) -> str | None:
+        return _render.svg_or_none(self)
+
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None, **kwargs: Any
+    ) -> dict[str, str]:
+        return _render.mimebundle(self)
+
+
+def build_graph(source: object, *, include: Iterable[object] = ()) -> WorkflowGraph:
+    """Build the workflow graph of ``source``.
+
+    ``source`` is an agent class or instance (anything with ``__fsm_state__``): its declared
+    transitions are followed transitively.  Or it is a running session (``__fsm_trace__``):
+    the declared graph from the session's entry, plus the observed edges and states, the
+    current state, the visited states and the taken edges with counts.  ``include`` adds more
+    state sources (e.g. every agent class of a module) so checks can spot unreachable ones.
+    """
+    builder = _Builder()
+    trace: Trace | None = None
+    if not isinstance(source, type) and hasattr(source, "__fsm_trace__"):
+        trace = source.__fsm_trace__()
+        if not isinstance(trace, Trace):
+            raise TypeError(
+                f"{source!r}.__fsm_trace__() returned {type(trace).__name__}, not Trace"
+            )
+        entry_obj = trace.entry
+        if entry_obj is None and trace.steps:
+            entry_obj = trace.steps[0].target
+        if entry_obj is None:
+            raise ValueError(
+                f"{source!r} has no entry state yet; start the session before drawing it, "
+                "or pass the entry agent to build_graph()"
+            )
+    else:
+        entry_obj = source
+    entry = builder.add_entry(entry_obj)
+    for extra in include:
+        builder.add(extra, strict=True)
+    if trace is not None:
+        builder.apply_trace(trace)
+    return builder.freeze(entry, trace)
+
+
+def _target_name(obj: object) -> str:
+    name = getattr(obj, "__qualname__", None) or getattr(type(obj), "__qualname__", None)
+    return str(name or repr(obj))
+
+
+@attrs.define
+class _StateDraft:
+    spec: StateSpec
+    tools: dict[str, Tool]
+    from_instance: bool
+    task: bool = False
+    visits: int = 0
+
+
+@attrs.define
+class _EdgeDraft:
+    edge: Edge
+    taken: int = 0
+    returned: int = 0
+
+
+class _Builder:
+    """Mutable while walking; :meth:`freeze` turns it into a :class:`WorkflowGraph`."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, _StateDraft] = {}
+        self.edges: dict[tuple[str, str, str | None, str], _EdgeDraft] = {}
+        self.unresolved: list[UnresolvedTarget] = []
+        self.conflicts: list[IdConflict] = []
+        self.queue: deque[tuple[StateSpec, tuple[TransitionSpec, ...]]] = deque()
+
+    def add_entry(self, obj: object) -> str:
+        spec = state_spec(obj)  # the entry's errors propagate: there is nothing to draw
+        self._admit(spec, obj)
+        self._drain()
+        return spec.id
+
+    def add(self, obj: object, *, strict: bool = False) -> str | None:
+        """Add a state source and everything it declares; returns its id (None if broken)."""
+        try:
+            spec = state_spec(obj)
+        except Exception as exc:
+            if strict:
+                raise
+            log.debug("cannot describe %r: %s", obj, exc)
+            return None
+        self._admit(spec, obj)
+        self._drain()
+        return spec.id
+
+    def _admit(self, spec: StateSpec, obj: object) -> None:
+        instance = not isinstance(obj, type)
+        draft = self.states.get(spec.id)
+        if draft is None:
+            self.states[spec.id] = _StateDraft(spec, {}, instance)
+            self.queue.append((spec, spec.transitions))
+            return
+        if draft.spec.cls is not spec.cls:
+            conflict = IdConflict(spec.id, draft.spec.cls, spec.cls)
+            if conflict not in self.conflicts:
+                self.conflicts.append(conflict)
+            return
+        if instance and not draft.from_instance:
+            # A running instance says more than its class (its instructions, its own tools).
+            draft.spec, draft.from_instance = spec, True
+        # Same class seen again (e.g. an instance after its class): per-instance tools are new.
+        extra = tuple(t for t in spec.transitions if t.name not in draft.tools)
+        if extra:
+            self.queue.append((spec, extra))
+
+    def _drain(self) -> None:
+        while self.queue:
+            spec, transitions = self.queue.popleft()
+            draft = self.states[spec.id]
+            for tr in transitions:
+                hands_off = self._expand(spec.id, tr)
+                draft.tools[tr.name] = Tool(tr.name, tr.description, hands_off, tr.kind)
+
+    def _expand(self, source: str, tr: TransitionSpec) -> bool:
+        for target in tr.targets:
+            if isinstance(target, Unresolved):
+                self.unresolved.append(UnresolvedTarget(source, tr.name, target.name, target.error))
+                continue
+            try:
+                spec = state_spec(target)
+            except Exception as exc:
+                self.unresolved.append(
+                    UnresolvedTarget(source, tr.name, _target_name(target), str(exc))
+                )
+                continue
+            self._admit(spec, target)
+            if tr.kind == "task":
+                self.states[spec.id].task = True
+            key = (source, spec.id, tr.name, tr.kind)
+            if key not in self.edges:
+                self.edges[key] = _EdgeDraft(
+                    Edge(source, spec.id, tr.name, tr.description, True, tr.kind)
+                )
+        return bool(tr.targets)
+
+    def apply_trace(self, trace: Trace) -> None:
+        task_calls: list[tuple[str, str, str | None, str]] = []
+        for step in trace.steps:
+            if step.target_id not in self.states:
+                # Reached only at run time: expand its own declared handoffs first.
+                self.add(step.target)
+            elif step.target is not None:
+                self.add(step.target)  # merges per-instance tools of an already known class
+            target = self.states.get(step.target_id)
+            if target is None:
+                log.warning("session step to %r has no describable target", step.target_id)
+                continue
+            if step.kind == "return":
+                # A resume after an AgentTask is not an activation: no visit counted.
+                if step.source is not None:
+                    self._count_return(step.source, step.target_id, step.trigger, task_calls)
+                continue
+            target.visits += 1
+            if step.source is None:
+                continue  # the session's start: no edge
+            key = (step.source, step.target_id, step.trigger, step.kind)
+            draft = self.edges.get(key)
+            if draft is None:
+                declared = step.declared and step.trigger is not None
+                draft = self.edges[key] = _EdgeDraft(
+                    Edge(step.source, step.target_id, step.trigger, None, declared, step.kind)
+                )
+                self._note_description(draft, step.source, step.trigger)
+            draft.taken += 1
+            if step.kind == "task":
+                target.task = True
+                task_calls.append(key)
+
+    def _note_description(self, draft: _EdgeDraft, source: str, tool: str | None) -> None:
+        state = self.states.get(source)
+        known = state.tools.get(tool) if state is not None and tool is not None else None
+        if known is not None:
+            draft.edge = attrs.evolve(draft.edge, description=known.description)
+
+    def _count_return(
+        self,
+        task: str,
+        caller: str,
+        trigger: str | None,
+        task_calls: list[tuple[str, str, str | None, str]],
+    ) -> None:
+        # The most recent open call from caller into this task is the one returning.
+        for i in range(len(task_calls) - 1, -1, -1):
+            key = task_calls[i]
+            if key[0] == caller and key[1] == task:
+                self.edges[key].returned += 1
+                del task_calls[i]
+                return
+        key = (task, caller, trigger, "return")
+        draft = self.edges.setdefault(
+            key, _EdgeDraft(Edge(task, caller, trigger, None, True, "return"))
+        )
+        draft.taken += 1
+
+    def freeze(self, entry: str, trace: Trace | None) -> WorkflowGraph:
+        current = trace.current if trace is not None else None
+        if trace is not None and not any(s.source is None for s in trace.steps):
+            self.states[entry].visits += 1  # a trace without a start step still began here
+        states = tuple(
+            State(
+                id=sid,
+                cls=d.spec.cls,
+                summary=d.spec.summary,
+                terminal=d.spec.terminal,
+                tools=tuple(d.tools.values()),
+                task=d.task,
+                visited=d.visits > 0 or sid == current,
+                current=sid == current,
+                visits=d.visits,
+            )
+            for sid, d in self.states.items()
+        )
+        edges = tuple(
+            attrs.evolve(d.edge, taken=d.taken, returned=d.returned) for d in self.edges.values()
+        )
+        return WorkflowGraph(
+            entry=entry,
+            states=states,
+            edges=edges,
+            unresolved=tuple(dict.fromkeys(self.unresolved)),
+            conflicts=tuple(self.conflicts),
+            current=current,
+            observed=trace is not None,
+        )
