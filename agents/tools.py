@@ -54,6 +54,11 @@ class ToolInfo:
 class FunctionTool:
     """A tool definition; bound to an agent instance when read from one."""
 
+    __slots__ = (
+        "__wrapped__", "_handoff", "_info", "_raw_schema", "_self", "attr_name",
+        "description_override", "fn", "name",
+    )
+
     def __init__(
         self,
         fn: Callable[..., Any],
@@ -76,7 +81,6 @@ class FunctionTool:
         self._handoff = handoff
         self._info: list[ToolInfo] = []  # shared by bound copies; empty until resolved
         self._self: Any = None
-        self.__doc__ = fn.__doc__
         self.__wrapped__ = fn
 
     def __repr__(self) -> str:
@@ -89,7 +93,9 @@ class FunctionTool:
         if instance is None:
             return self
         bound = object.__new__(FunctionTool)
-        bound.__dict__.update(self.__dict__)
+        for slot in FunctionTool.__slots__:
+            if hasattr(self, slot):
+                setattr(bound, slot, getattr(self, slot))
         bound._self = instance
         return bound
 

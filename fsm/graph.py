@@ -83,6 +83,30 @@ class Edge:
         return self.taken > 0
 
 
+class StateTable(tuple[State, ...]):
+    """The graph's states in discovery order; also indexable and searchable by agent id."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            for s in self:
+                if s.id == key:
+                    return s
+            known = ", ".join(s.id for s in self)
+            raise KeyError(f"no state {key!r} in this graph (known: {known})")
+        return super().__getitem__(key)
+
+    def __contains__(self, item: object) -> bool:
+        if isinstance(item, str):
+            return any(s.id == item for s in self)
+        return super().__contains__(item)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(s.id for s in self)
+
+
 @attrs.frozen
 class UnresolvedTarget:
     """A declared handoff target that could not be turned into a state."""
@@ -106,12 +130,14 @@ class IdConflict:
 class WorkflowGraph:
     """States, edges and (when built from a session) what actually happened.
 
-    ``states`` are in discovery order, entry first.  ``observed`` is True when the graph was
-    built from a session trace, which is what turns highlighting on in the renderers.
+    ``states`` are in discovery order, entry first, and can be looked up by id
+    (``graph.states["billing"]``, ``"billing" in graph.states``).  ``observed`` is True when
+    the graph was built from a session trace, which is what turns highlighting on in the
+    renderers.
     """
 
     entry: str
-    states: tuple[State, ...]
+    states: StateTable = attrs.field(converter=StateTable)
     edges: tuple[Edge, ...]
     unresolved: tuple[UnresolvedTarget, ...] = ()
     conflicts: tuple[IdConflict, ...] = ()
@@ -119,11 +145,9 @@ class WorkflowGraph:
     observed: bool = False
 
     def state(self, state_id: str) -> State:
-        for s in self.states:
-            if s.id == state_id:
-                return s
-        known = ", ".join(s.id for s in self.states)
-        raise KeyError(f"no state {state_id!r} in this graph (known: {known})")
+        """The state with this id (``graph.states[state_id]`` does the same)."""
+        state: State = self.states[state_id]
+        return state
 
     def edges_from(self, state_id: str) -> tuple[Edge, ...]:
         return tuple(e for e in self.edges if e.source == state_id)
@@ -322,6 +346,12 @@ class _Builder:
                 continue  # the session's start: no edge
             key = (step.source, step.target_id, step.trigger, step.kind)
             draft = self.edges.get(key)
+            if draft is None and step.kind == "task":
+                # A tool declaring agents and tasks together is declared as a plain handoff.
+                draft = self.edges.pop((step.source, step.target_id, step.trigger, "handoff"), None)
+                if draft is not None:
+                    draft.edge = attrs.evolve(draft.edge, kind="task")
+                    self.edges[key] = draft
             if draft is None:
                 declared = step.declared and step.trigger is not None
                 draft = self.edges[key] = _EdgeDraft(

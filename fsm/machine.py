@@ -39,6 +39,12 @@ class _SerialMachine(AsyncMachine):  # type: ignore[misc]
     async def process_context(self, func: Callable[[], Any], model: Any) -> Any:
         return await self._process_async(func, model)
 
+    def _checked_assignment(self, model: Any, name: str, func: Any) -> None:
+        # Triggers are fired through ``events[name].trigger(model)``; binding a partial per
+        # trigger and per state onto every session's model would cost ~3.5 KiB a session.
+        if name in ("trigger", "may_trigger"):
+            super()._checked_assignment(model, name, func)
+
 
 class _TargetIs:
     """Guard of a transition: passes when the trigger's outcome names this destination."""
