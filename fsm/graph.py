@@ -224,6 +224,51 @@ def build_graph(source: object, *, include: Iterable[object] = ()) -> WorkflowGr
     return builder.freeze(entry, trace)
 
 
+def merge_graphs(first: WorkflowGraph, *others: WorkflowGraph) -> WorkflowGraph:
+    """One graph out of several of the same workflow, e.g. one per checked conversation.
+
+    States and edges are united (the first graph's version of each wins), visits, taken and
+    returned counts are summed.  ``current`` is kept only when every graph agrees on it.
+    """
+    graphs = (first, *others)
+    states: dict[str, State] = {}
+    edges: dict[tuple[str, str, str | None, str], Edge] = {}
+    for g in graphs:
+        for st in g.states:
+            old = states.get(st.id)
+            states[st.id] = st if old is None else _add_state(old, st)
+        for e in g.edges:
+            key = (e.source, e.target, e.tool, e.kind)
+            prev = edges.get(key)
+            edges[key] = e if prev is None else _add_edge(prev, e)
+    currents = {g.current for g in graphs}
+    current = currents.pop() if len(currents) == 1 else None
+    return WorkflowGraph(
+        entry=first.entry,
+        states=tuple(attrs.evolve(st, current=st.id == current) for st in states.values()),
+        edges=tuple(edges.values()),
+        unresolved=tuple(dict.fromkeys(u for g in graphs for u in g.unresolved)),
+        conflicts=tuple(dict.fromkeys(c for g in graphs for c in g.conflicts)),
+        current=current,
+        observed=any(g.observed for g in graphs),
+    )
+
+
+def _add_state(old: State, new: State) -> State:
+    tools = old.tools + tuple(t for t in new.tools if t not in old.tools)
+    return attrs.evolve(
+        old,
+        tools=tools,
+        task=old.task or new.task,
+        visited=old.visited or new.visited,
+        visits=old.visits + new.visits,
+    )
+
+
+def _add_edge(old: Edge, new: Edge) -> Edge:
+    return attrs.evolve(old, taken=old.taken + new.taken, returned=old.returned + new.returned)
+
+
 def _target_name(obj: object) -> str:
     name = getattr(obj, "__qualname__", None) or getattr(type(obj), "__qualname__", None)
     return str(name or repr(obj))

@@ -75,7 +75,8 @@ class Step:
     ``trigger`` is the tool name, or ``None`` for a programmatic swap (``update_agent``).
     ``target`` is the state source (agent class or instance) that became active.
     ``declared`` is False when the source state did not declare this edge.
-    ``kind`` is ``"handoff"``, ``"task"`` (a call into an AgentTask) or ``"return"`` (back from one).
+    ``kind`` is ``"handoff"``, ``"task"`` (a call into an AgentTask) or ``"return"``
+    (back from one).
     """
 
     source: str | None

@@ -64,6 +64,9 @@ def _import_file(path: Path) -> ModuleType:
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        sys.modules.pop(name, None)
+        raise AppError(f"{path} has a syntax error: {exc}") from None
     except BaseException:
         sys.modules.pop(name, None)
         raise
