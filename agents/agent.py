@@ -75,17 +75,21 @@ class _StateHook:
         return instance._state_spec
 
 
-def _transition(tool: FunctionTool) -> TransitionSpec:
-    from voxfsm.agents.agent import AgentTask
-
+def _transitions(tool: FunctionTool) -> tuple[TransitionSpec, ...]:
+    """A tool as graph transitions: one for its handoff targets, one for its AgentTask calls."""
     try:
         info = tool.info
     except Exception as exc:  # a broken annotation is a finding, not a crash, when drawing
-        return TransitionSpec(tool.name, None, (Unresolved(tool.name, str(exc)),))
+        return (TransitionSpec(tool.name, None, (Unresolved(tool.name, str(exc)),)),)
     targets = info.handoff_targets
-    tasks = [t for t in targets if isinstance(t, type) and issubclass(t, AgentTask)]
-    kind = "task" if targets and len(tasks) == len(targets) else "handoff"
-    return TransitionSpec(tool.name, info.description, targets, kind)
+    tasks = tuple(t for t in targets if isinstance(t, type) and issubclass(t, AgentTask))
+    plain = tuple(t for t in targets if t not in tasks)
+    out = []
+    if plain or not tasks:
+        out.append(TransitionSpec(tool.name, info.description, plain, "handoff"))
+    if tasks:
+        out.append(TransitionSpec(tool.name, info.description, tasks, "task"))
+    return tuple(out)
 
 
 def _class_spec(cls: type[Agent]) -> StateSpec:
@@ -95,7 +99,7 @@ def _class_spec(cls: type[Agent]) -> StateSpec:
         cls=cls,
         summary=doc[0] if doc and cls is not Agent else "",
         terminal=bool(getattr(cls, "terminal", False)),
-        transitions=tuple(_transition(t) for _, t in class_tools(cls)),
+        transitions=tuple(ts for _, t in class_tools(cls) for ts in _transitions(t)),
     )
 
 
@@ -273,7 +277,7 @@ class Agent:
             cls=type(self),
             summary=first[0] if first else "",
             terminal=base.terminal,
-            transitions=tuple(_transition(t) for t in self.all_tools()),
+            transitions=tuple(ts for t in self.all_tools() for ts in _transitions(t)),
         )
 
 

@@ -270,6 +270,19 @@ def _tool_name(tool: Any) -> str:
     return tool if isinstance(tool, str) else str(tool.name)
 
 
+class _ReadOnlyItems(list):  # type: ignore[type-arg]
+    """The item list of a read-only view: reading works, list mutators refuse."""
+
+    def _refuse(self, *_: Any, **__: Any) -> Any:
+        raise RuntimeError(
+            "this chat context is read-only; call .copy(), change the copy and pass it to "
+            "agent.update_chat_ctx()"
+        )
+
+    append = extend = insert = remove = pop = clear = sort = reverse = _refuse
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+
+
 class ReadOnlyChatContext(ChatContext):
     """The view ``Agent.chat_ctx`` returns: reads work, writes tell you to copy first."""
 
@@ -289,7 +302,7 @@ class ReadOnlyChatContext(ChatContext):
 
     @property
     def items(self) -> list[ChatItem]:
-        return list(self._items)
+        return _ReadOnlyItems(self._items)
 
     @items.setter
     def items(self, items: list[ChatItem]) -> None:

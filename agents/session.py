@@ -579,6 +579,45 @@ class AgentSession(Generic[T]):
         waiter.resumed.set_result((scope, continuation))
         await continuation
 
+    # ------------------------------------------------------------------ snapshots
+
+    def snapshot(self) -> dict[str, Any]:
+        """Plain, JSON-safe data to resume this conversation later (at a quiet point)."""
+        from voxfsm.agents.snapshot import take
+
+        return take(self)
+
+    @classmethod
+    def restore(cls, data: Any, **session_kwargs: Any) -> AgentSession[Any]:
+        """A started session continuing from ``snapshot()`` data; ``on_enter`` is not re-run.
+
+        ``session_kwargs`` are the constructor's (llm, tts, ...); userdata comes from the
+        snapshot unless given.  Raises ``SnapshotError`` naming what no longer matches.
+        """
+        from voxfsm.agents.snapshot import restore
+
+        return restore(cls, data, **session_kwargs)
+
+    def _resume_from(
+        self,
+        *,
+        active: Agent,
+        entry_cls: type[Agent],
+        history: ChatContext,
+        visited: dict[str, Agent],
+        steps: list[Step],
+    ) -> None:
+        defn = _definition_for(entry_cls)
+        _register(defn, entry_cls)
+        self._machine = SessionMachine(defn)
+        self._entry = visited.get(entry_cls.__fsm_state__().id, active)
+        self._history = history
+        self._visited = dict(visited)
+        self._steps = steps
+        self._agent = active
+        self._activate(active)
+        self._machine.set_state(active.id)
+
     # ------------------------------------------------------------------ graph
 
     def __fsm_trace__(self) -> Trace:

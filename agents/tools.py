@@ -319,13 +319,14 @@ def _declared_targets(tool: FunctionTool, ret: Any) -> tuple[object, ...]:
 
 
 def _agent_classes_in(tp: Any) -> list[type]:
-    from voxfsm.agents.agent import Agent
+    from voxfsm.agents.agent import Agent, AgentTask
 
     found: list[type] = []
 
     def walk(t: Any) -> None:
         if isinstance(t, type) and issubclass(t, Agent):
-            if t not in found:
+            # `-> Agent` says "some agent", which declares no particular target
+            if t not in found and t not in (Agent, AgentTask):
                 found.append(t)
             return
         for arg in typing.get_args(t):

@@ -1,0 +1,382 @@
+"""``OpenAILLM``: any OpenAI-compatible Chat Completions server, through the official client.
+
+Local servers and their usual base URLs:
+
+- llama.cpp (``llama-server``) and llama-cpp-python (``python -m llama_cpp.server``):
+  ``http://127.0.0.1:8080/v1`` (:data:`LLAMACPP_URL`; ``OpenAILLM.llamacpp()``);
+- Ollama: ``http://127.0.0.1:11434/v1`` (:data:`OLLAMA_URL`; ``OpenAILLM.ollama("llama3.2")``);
+- vLLM and others: pass ``base_url=``.
+
+The ``openai`` package is imported on the first request, so building agents and sessions
+(and resolving ``llm="ollama/..."`` strings) stays cheap and never touches the network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import os
+import time
+import weakref
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from voxfsm.agents._openai_format import (
+    ToolCallAssembler,
+    to_openai_tool_choice,
+    to_openai_tools,
+)
+from voxfsm.agents.llm.base import LLMChunk, LLMError, ToolChoice
+
+if TYPE_CHECKING:
+    import openai
+
+    from voxfsm.agents.chat import ChatContext
+    from voxfsm.agents.tools import FunctionTool
+
+log = logging.getLogger("voxfsm.agents.llm")
+
+LLAMACPP_URL = "http://127.0.0.1:8080/v1"
+OLLAMA_URL = "http://127.0.0.1:11434/v1"
+DEFAULT_MODEL = "local"
+"""Sent when no model is named: llama.cpp's servers serve their one model under any name."""
+
+# Local servers ignore the key, but the client refuses to start without one.
+_NO_KEY = "not-needed"
+
+
+def is_loopback(url: str) -> bool:
+    """Whether ``url`` points at this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class OpenAILLM:
+    """A model behind an OpenAI-compatible server, streamed through ``openai.AsyncOpenAI``.
+
+    ``model``, ``base_url`` and ``api_key`` default to ``VOXFSM_LLM_MODEL``,
+    ``OPENAI_BASE_URL`` and ``OPENAI_API_KEY``; with none of them set, the model is
+    ``"local"``, the server llama.cpp's default :data:`LLAMACPP_URL`, and no key is sent.
+    ``timeout`` (seconds, also the longest wait between two streamed chunks) and
+    ``max_retries`` go to the client, which retries refused connections, timeouts, 429 (it
+    honours ``Retry-After``) and 5xx before a reply starts streaming. A stream that breaks off
+    is never retried, since part of the reply may already have been spoken. What still fails
+    is raised as :class:`~voxfsm.agents.llm.LLMError` naming the endpoint and the likely fix.
+
+    A loopback ``base_url`` never goes through ``HTTP(S)_PROXY``: a proxy would fail on, or
+    see, traffic meant to stay on this machine.
+    """
+
+    default_base_url: str | None = None
+    """A preset's server; ``None`` reads ``OPENAI_BASE_URL``, then uses llama.cpp's URL."""
+
+    def __init__(
+        self,
+        *,
+        model: str | None = None,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        temperature: float | None = None,
+        timeout: float = 60.0,
+        max_retries: int = 2,
+        extra_body: Mapping[str, Any] | None = None,
+        parallel_tool_calls: bool | None = None,
+    ) -> None:
+        if max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+        if timeout <= 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout}")
+        self.model: str = model or os.environ.get("VOXFSM_LLM_MODEL") or DEFAULT_MODEL
+        self.base_url: str = (
+            base_url
+            or self.default_base_url
+            or os.environ.get("OPENAI_BASE_URL")
+            or LLAMACPP_URL
+        ).rstrip("/")
+        self._api_key = api_key or os.environ.get("OPENAI_API_KEY") or _NO_KEY
+        self.temperature = temperature
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.extra_body = dict(extra_body) if extra_body else None
+        self.parallel_tool_calls = parallel_tool_calls
+        # One client per event loop: pooled connections belong to the loop that opened them.
+        self._client: openai.AsyncOpenAI | None = None
+        self._client_loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model={self.model!r}, base_url={self.base_url!r})"
+
+    @property
+    def endpoint(self) -> str:
+        """What error messages name: the URL requests go to, and the model."""
+        return f"{self.base_url}/chat/completions (model {self.model!r})"
+
+    # ------------------------------------------------------------------ presets
+
+    @classmethod
+    def ollama(cls, model: str, **kwargs: Any) -> OpenAILLM:
+        """A model served by Ollama on this machine (``ollama pull MODEL`` first)."""
+        return OllamaLLM(model=model, **kwargs)
+
+    @classmethod
+    def llamacpp(cls, model: str | None = None, *, port: int = 8080, **kwargs: Any) -> OpenAILLM:
+        """The model of a llama.cpp server (``llama-server`` or ``llama_cpp.server``) here."""
+        kwargs.setdefault("base_url", f"http://127.0.0.1:{port}/v1")
+        return LlamaCppLLM(model=model, **kwargs)
+
+    @classmethod
+    def from_spec(cls, model: str | None, option: str | None) -> OpenAILLM:
+        """Build from a plugin string's parts; ``model:option`` is taken as a model tag."""
+        return cls(model=_tagged(model, option))
+
+    # ------------------------------------------------------------------ requests
+
+    def request(
+        self,
+        chat_ctx: ChatContext,
+        tools: Sequence[FunctionTool],
+        tool_choice: ToolChoice = "auto",
+    ) -> dict[str, Any]:
+        """The keyword arguments for ``chat.completions.create`` (public so tests can look)."""
+        req: dict[str, Any] = {
+            "model": self.model,
+            "messages": chat_ctx.to_openai(),
+            "stream": True,
+        }
+        if tools:
+            req["tools"] = to_openai_tools(tools)
+            choice = to_openai_tool_choice(tool_choice, tools)
+            if choice is not None:
+                req["tool_choice"] = choice
+            if self.parallel_tool_calls is not None:
+                req["parallel_tool_calls"] = self.parallel_tool_calls
+        if self.temperature is not None:
+            req["temperature"] = self.temperature
+        if self.extra_body:
+            req["extra_body"] = dict(self.extra_body)
+        return req
+
+    async def chat(
+        self,
+        *,
+        chat_ctx: ChatContext,
+        tools: Sequence[FunctionTool],
+        tool_choice: ToolChoice = "auto",
+    ) -> AsyncIterator[LLMChunk]:
+        """Stream a reply: text deltas as they come, then all tool calls once complete.
+
+        Calls are held back until the server has finished the reply, so a stream that
+        breaks off never leaves a half-emitted set of calls in the conversation.
+        """
+        import openai
+
+        req = self.request(chat_ctx, tools, tool_choice)
+        client = self._client_for_loop()
+        started = time.perf_counter()
+        try:
+            stream = await client.chat.completions.create(**req)
+        except openai.APIError as exc:
+            raise self._error(exc) from exc
+        calls = ToolCallAssembler()
+        finish: str | None = None
+        text = False
+        try:
+            async for chunk in stream:
+                for choice in chunk.choices:
+                    if choice.index != 0:
+                        continue  # we ask for one choice; ignore servers that send more
+                    delta = choice.delta
+                    if delta is not None:
+                        for tc in delta.tool_calls or ():
+                            fn = tc.function
+                            calls.add(
+                                tc.index,
+                                tc.id,
+                                fn.name if fn else None,
+                                fn.arguments if fn else None,
+                            )
+                        if delta.content:
+                            if not text:
+                                log.debug(
+                                    "first token from %s after %.0f ms",
+                                    self.base_url,
+                                    (time.perf_counter() - started) * 1000,
+                                )
+                            text = True
+                            yield LLMChunk(delta.content)
+                    if choice.finish_reason:
+                        finish = choice.finish_reason
+        except openai.APIError as exc:
+            raise self._error(exc, streaming=True) from exc
+        except LLMError:
+            raise
+        except Exception as exc:  # the transport's own errors (e.g. a peer that hung up)
+            raise self._broken(exc) from exc
+        finally:
+            await stream.close()
+        if finish is None:
+            raise self._broken(None)
+        if finish == "length":
+            log.warning(
+                "the reply from %s was cut at the token limit; raise max_tokens (extra_body) "
+                "or the server's context size",
+                self.endpoint,
+            )
+        requests = calls.finish()
+        for r in requests:
+            if not r.name:
+                raise LLMError(
+                    f"{self.endpoint} sent a tool call ({r.call_id}) with no function name; "
+                    "the server's tool-call parser or chat template is probably wrong for this "
+                    "model (for llama.cpp try --jinja or a function-calling chat format)"
+                )
+        if requests:
+            yield LLMChunk(calls=tuple(requests))
+        elif not text:
+            raise LLMError(
+                f"{self.endpoint} returned an empty reply (finish_reason {finish!r}): no text "
+                "and no tool call. Check that the model is an instruct/chat model with a chat "
+                "template, and that the prompt fits its context size"
+            )
+
+    async def aclose(self) -> None:
+        """Close the HTTP client (a new one is made if the model is used again)."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.close()
+
+    # ------------------------------------------------------------------ internals
+
+    def _client_for_loop(self) -> openai.AsyncOpenAI:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client_loop is None or self._client_loop() is not loop:
+            self._client = self._make_client()
+            self._client_loop = weakref.ref(loop)
+        return self._client
+
+    def _make_client(self) -> openai.AsyncOpenAI:
+        import openai
+
+        http_client = None
+        if is_loopback(self.base_url):
+            # trust_env=False: no proxy variables (nor .netrc) for traffic to this machine.
+            http_client = openai.DefaultAsyncHttpxClient(trust_env=False, timeout=self.timeout)
+        return openai.AsyncOpenAI(
+            base_url=self.base_url,
+            api_key=self._api_key,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            http_client=http_client,
+        )
+
+    def _error(self, exc: openai.APIError, *, streaming: bool = False) -> LLMError:
+        import openai
+
+        where = self.endpoint
+        tries = f" (after {self.max_retries} retries)" if self.max_retries else ""
+        if isinstance(exc, openai.APITimeoutError):
+            return LLMError(
+                f"{where} did not answer within {self.timeout:g} s{tries}. The model may still "
+                "be loading or be too slow for this machine: raise timeout=, use a smaller "
+                "model, or check the server's load"
+            )
+        if isinstance(exc, openai.APIConnectionError):
+            cause = f": {exc.__cause__}" if exc.__cause__ else ""
+            return LLMError(
+                f"cannot reach the LLM server at {where}{tries}{cause}. Is it running? Start "
+                "one (e.g. `python -m llama_cpp.server --model MODEL.gguf --port 8080` or "
+                "`ollama serve`), or point base_url= / OPENAI_BASE_URL at it"
+            )
+        if isinstance(exc, openai.APIStatusError):
+            status = exc.status_code
+            detail = _server_message(exc)
+            if status == 429:
+                fix = (
+                    "the server is rate-limiting or busy: wait, send fewer concurrent "
+                    "requests, or raise max_retries="
+                )
+            elif status in (401, 403):
+                fix = "the server refused the API key: pass api_key= or set OPENAI_API_KEY"
+            elif status == 404:
+                fix = (
+                    f"no such model or path: check model= (for Ollama, `ollama pull "
+                    f"{self.model}`) and that base_url ends in /v1"
+                )
+            elif status in (400, 422):
+                fix = (
+                    "the server rejected the request: the conversation may exceed the "
+                    "model's context size, or the server may not support tools or this "
+                    "tool_choice (llama.cpp needs --jinja or a function-calling chat format)"
+                )
+            elif status >= 500:
+                fix = f"the server failed{tries}; its log says why (out of memory, crashed)"
+            else:
+                fix = "see the server's message"
+            return LLMError(f"{where} answered HTTP {status}: {detail}. {fix}")
+        if streaming:
+            return self._broken(exc)
+        return LLMError(f"{where} failed: {exc}")
+
+    def _broken(self, exc: BaseException | None) -> LLMError:
+        why = f": {exc}" if exc else " (no finish_reason)"
+        return LLMError(
+            f"the reply stream from {self.endpoint} broke off before the model finished{why}. "
+            "The server may have crashed, run out of memory or been restarted; check its log "
+            "and try again"
+        )
+
+
+class OllamaLLM(OpenAILLM):
+    """A model served by Ollama (:data:`OLLAMA_URL`); plugin string ``ollama/MODEL[:TAG]``."""
+
+    default_base_url = OLLAMA_URL
+
+    @classmethod
+    def from_spec(cls, model: str | None, option: str | None) -> OpenAILLM:
+        if not model:
+            raise ValueError(
+                "an Ollama LLM needs a model name: llm='ollama/llama3.2' (or 'ollama/qwen2.5:3b')"
+            )
+        return cls(model=_tagged(model, option))
+
+
+class LlamaCppLLM(OpenAILLM):
+    """A llama.cpp server (:data:`LLAMACPP_URL`); plugin string ``llamacpp[/MODEL][:PORT]``."""
+
+    default_base_url = LLAMACPP_URL
+
+    @classmethod
+    def from_spec(cls, model: str | None, option: str | None) -> OpenAILLM:
+        if option is None:
+            return cls(model=model)
+        if not option.isdigit():
+            raise ValueError(
+                f"in llm='llamacpp/...:{option}' the part after ':' is the server's port "
+                "on 127.0.0.1, e.g. 'llamacpp/smollm2:8011'"
+            )
+        return cls(model=model, base_url=f"http://127.0.0.1:{option}/v1")
+
+
+def _tagged(model: str | None, option: str | None) -> str | None:
+    # plugin strings split at ':', but model names such as 'qwen2.5:3b' contain one
+    if model and option:
+        return f"{model}:{option}"
+    return model or option
+
+
+def _server_message(exc: openai.APIStatusError) -> str:
+    """The server's own error text, without the client's 'Error code: N - {...}' wrapping."""
+    body = exc.body
+    if isinstance(body, Mapping):
+        inner = body.get("error", body)
+        msg = inner.get("message") if isinstance(inner, Mapping) else inner
+        if msg:
+            return str(msg)
+    return str(exc.message)
