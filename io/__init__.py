@@ -33,3 +33,11 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
+
+
+_export("voxfsm.io.audio", "Microphone", "Speaker", "WavSource", "WavSink", "AudioDeviceError", "list_devices")
+_export("voxfsm.io.vad", "WebRtcVAD", "SileroVAD", "Endpointer")
+_export("voxfsm.io.stt", "VoskSTT", "WhisperSTT", "ScriptedSTT", "Transcript")
+_export("voxfsm.io.tts", "Pyttsx3TTS", "PiperTTS", "AudioClip")
+_export("voxfsm.io.loop", "VoiceLoop")
+_export("voxfsm.io.models", "ModelCache", "ModelNotFoundError")

