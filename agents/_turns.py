@@ -300,8 +300,17 @@ class TurnRunner:
         mock = find_mock(agent, tool.name)
         speaker = _speaker.set(agent)
         running = _tool.set(tool.name)
+        limit = tool.timeout if tool.timeout is not None else self.s.tool_timeout
         try:
-            value = await (call_mock(mock, args) if mock is not None else tool(**args))
+            running_call = call_mock(mock, args) if mock is not None else tool(**args)
+            value = await (asyncio.wait_for(running_call, limit) if limit else running_call)
+        except asyncio.TimeoutError:
+            log.warning("tool %r of agent %r timed out after %s s", tool.name, agent.id, limit)
+            return Outcome(
+                f"`{tool.name}` did not finish within {limit:g} s and was stopped",
+                is_error=True,
+                reply=True,
+            )
         except asyncio.CancelledError:
             raise
         except Exception as exc:

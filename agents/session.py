@@ -95,6 +95,9 @@ class AgentSession(Generic[T]):
         tools: Sequence[Any] | None = None,
         max_tool_steps: int = 3,
         agent: Agent | None = None,
+        tool_timeout: float | None = None,
+        max_history_items: int | None = None,
+        max_context_items: int | None = None,
     ) -> None:
         if max_tool_steps < 1:
             raise ValueError("max_tool_steps must be at least 1")
@@ -106,6 +109,10 @@ class AgentSession(Generic[T]):
         self._tools = [_as_tool(t) for t in tools or ()]
         _check_unique(self._tools, "the session's tools")
         self.max_tool_steps = max_tool_steps
+        self.tool_timeout = tool_timeout
+        # retention: long calls keep memory and per-turn cost bounded (None = keep all)
+        self.max_history_items = max_history_items
+        self.max_context_items = max_context_items
         self._initial_agent = agent
         self._history = ChatContext()
         self._agent: Agent | None = None
@@ -251,6 +258,7 @@ class AgentSession(Generic[T]):
         try:
             await work(scope)
             await self._drain(scope)
+            self._retain()
         except BaseException as exc:  # the run's awaiter gets it; the session keeps going
             error = exc
             for task in scope.pending:
@@ -266,6 +274,14 @@ class AgentSession(Generic[T]):
             scope.finish(error)
         if isinstance(error, asyncio.CancelledError):
             raise error
+
+    def _retain(self) -> None:
+        if self.max_history_items is not None and len(self._history) > self.max_history_items:
+            self._history.truncate(max_items=self.max_history_items)
+        agent = self._agent
+        limit = self.max_context_items
+        if agent is not None and limit is not None and len(agent._chat_ctx) > limit:
+            agent._chat_ctx.truncate(max_items=limit)
 
     async def settle(self, scope: Scope) -> None:
         """Wait for the speech started so far in this scope; keep its first error."""

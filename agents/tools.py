@@ -55,7 +55,7 @@ class FunctionTool:
     """A tool definition; bound to an agent instance when read from one."""
 
     __slots__ = (
-        "__wrapped__", "_handoff", "_info", "_raw_schema", "_self", "attr_name",
+        "__wrapped__", "timeout", "_handoff", "_info", "_raw_schema", "_self", "attr_name",
         "description_override", "fn", "name",
     )
 
@@ -67,6 +67,7 @@ class FunctionTool:
         description: str | None = None,
         raw_schema: dict[str, Any] | None = None,
         handoff: object | Sequence[object] | None = None,
+        timeout: float | None = None,
     ) -> None:
         if not callable(fn):
             raise TypeError(f"@function_tool needs a function, got {fn!r}")
@@ -79,6 +80,7 @@ class FunctionTool:
         self.description_override = description
         self._raw_schema = raw_schema
         self._handoff = handoff
+        self.timeout = timeout
         self._info: list[ToolInfo] = []  # shared by bound copies; empty until resolved
         self._self: Any = None
         self.__wrapped__ = fn
@@ -171,6 +173,7 @@ def function_tool(
     description: str | None = None,
     raw_schema: dict[str, Any] | None = None,
     handoff: object | Sequence[object] | None = None,
+    timeout: float | None = None,
 ) -> Callable[[F], FunctionTool]: ...
 def function_tool(
     fn: Callable[..., Any] | None = None,
@@ -180,11 +183,14 @@ def function_tool(
     description: str | None = None,
     raw_schema: dict[str, Any] | None = None,
     handoff: object | Sequence[object] | None = None,
+    timeout: float | None = None,
 ) -> FunctionTool | Callable[[F], FunctionTool]:
     """Turn an async method or function into a tool the LLM can call.
 
     ``handoff=`` (a class or a list of classes) declares where the tool may hand off; a
-    return annotation naming agent classes does the same.
+    return annotation naming agent classes does the same.  ``timeout=`` (seconds) turns a
+    tool that hangs into an error output the LLM sees (don't set it on a tool that awaits an
+    ``AgentTask``: the user talks to the task meanwhile).
     """
 
     def wrap(f: Callable[..., Any]) -> FunctionTool:

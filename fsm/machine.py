@@ -23,6 +23,7 @@ from transitions.extensions.asyncio import AsyncEventData, AsyncMachine
 log = logging.getLogger(__name__)
 
 IDLE = "voxfsm:idle"
+STATE_ATTRIBUTE = "voxfsm_state"
 """State of a session machine before its first agent starts."""
 
 
@@ -40,10 +41,10 @@ class _SerialMachine(AsyncMachine):  # type: ignore[misc]
         return await self._process_async(func, model)
 
     def _checked_assignment(self, model: Any, name: str, func: Any) -> None:
-        # Triggers are fired through ``events[name].trigger(model)``; binding a partial per
-        # trigger and per state onto every session's model would cost ~3.5 KiB a session.
-        if name in ("trigger", "may_trigger"):
-            super()._checked_assignment(model, name, func)
+        # Triggers are fired through ``events[name].trigger(model)``.  Binding a partial per
+        # trigger and per state onto every session's model would cost ~3.5 KiB a session and
+        # would let a tool named ``trigger`` or ``to_x`` collide with transitions' helpers.
+        return None
 
 
 class _TargetIs:
@@ -69,6 +70,8 @@ class MachineDefinition:
             auto_transitions=False,
             send_event=True,
             ignore_invalid_triggers=False,
+            # any tool name must be usable as a trigger, including "state"
+            model_attribute=STATE_ATTRIBUTE,
         )
         self._edges: set[tuple[str, str, str | None]] = set()
 
@@ -98,9 +101,9 @@ class MachineDefinition:
 
 
 class _Model:
-    """The per-session object ``transitions`` writes ``state`` onto."""
+    """The per-session object ``transitions`` writes the state onto."""
 
-    state: str
+    __slots__ = ("__weakref__", "voxfsm_state")
 
 
 class SessionMachine:
@@ -119,7 +122,7 @@ class SessionMachine:
 
     @property
     def state(self) -> str:
-        return self._model.state
+        return self._model.voxfsm_state
 
     @property
     def machine(self) -> AsyncMachine:
