@@ -9,6 +9,7 @@ import logging
 from typing import Any
 
 import attrs
+
 from voxfsm.agents.agent import Agent
 from voxfsm.agents.chat import dumps_output
 from voxfsm.agents.tools import StopResponse, ToolError
@@ -55,7 +56,8 @@ def interpret(tool_name: str, value: Any, error: BaseException | None) -> Outcom
         agents = [v for v in value if isinstance(v, Agent)]
         if len(agents) > 1:
             return Outcome(
-                f"`{tool_name}` returned {len(agents)} agents; a tool may hand off to one agent only",
+                f"`{tool_name}` returned {len(agents)} agents; "
+                "a tool may hand off to one agent only",
                 is_error=True,
                 reply=True,
             )

@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from voxfsm.agents._machine import fire_now
 from voxfsm.agents._outcome import Outcome, conflict_message, interpret
 from voxfsm.agents._scope import Scope, _speaker, _tool
 from voxfsm.agents.agent import Agent, AgentTask
@@ -260,7 +261,7 @@ class TurnRunner:
             )
             handing = []
         outputs = []
-        for (fc, _, _, _), outcome in zip(plans, outcomes):
+        for (fc, _, _, _), outcome in zip(plans, outcomes, strict=True):
             out = FunctionCallOutput(
                 call_id=fc.call_id, name=fc.name, output=outcome.output, is_error=outcome.is_error
             )
@@ -271,11 +272,9 @@ class TurnRunner:
             s.emit("function_tools_executed", FunctionToolsExecutedEvent(list(calls), outputs))
         if s._agent is not agent:
             return True  # update_agent() inside a tool already moved the session on
-        from voxfsm.agents.session import _fire_now
-
-        for n, (fc, tool, _, _) in enumerate(plans):
+        for n, (_, tool, _, _) in enumerate(plans):
             if tool is not None and n not in handing:
-                _fire_now(s.machine, tool.name, None)
+                fire_now(s.machine, tool.name, None)
         if handing:
             n = handing[0]
             tool = plans[n][1]

@@ -170,7 +170,11 @@ class ChatContext:
 
     def insert(self, item: ChatItem | Iterable[ChatItem]) -> None:
         """Insert items at the place their ``created_at`` says (after equal stamps)."""
-        new = [item] if isinstance(item, tuple(_ITEM_TYPES.values())) else list(item)  # type: ignore[arg-type]
+        new: list[ChatItem] = (
+            [item]
+            if isinstance(item, (ChatMessage, FunctionCall, FunctionCallOutput, AgentHandoff))
+            else list(item)
+        )
         for it in new:
             pos = len(self._items)
             while pos > 0 and self._items[pos - 1].created_at > it.created_at:
@@ -270,7 +274,7 @@ def _tool_name(tool: Any) -> str:
     return tool if isinstance(tool, str) else str(tool.name)
 
 
-class _ReadOnlyItems(list):  # type: ignore[type-arg]
+class _ReadOnlyItems(list):
     """The item list of a read-only view: reading works, list mutators refuse."""
 
     def _refuse(self, *_: Any, **__: Any) -> Any:
@@ -312,7 +316,7 @@ class ReadOnlyChatContext(ChatContext):
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter()
     conv.register_structure_hook(
-        ChatItem,  # type: ignore[arg-type]
+        ChatItem,
         lambda data, _: structure_item(data),
     )
     conv.register_unstructure_hook(ChatContext, lambda ctx: ctx.to_dict())
@@ -325,7 +329,7 @@ def structure_item(data: dict[str, Any]) -> ChatItem:
     cls = _ITEM_TYPES.get(kind)  # type: ignore[arg-type]
     if cls is None:
         raise ValueError(f"unknown chat item type {kind!r}; expected one of {sorted(_ITEM_TYPES)}")
-    return converter.structure(data, cls)  # type: ignore[no-any-return]
+    return converter.structure(data, cls)
 
 
 converter = _make_converter()

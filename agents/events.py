@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import attrs
+
 from voxfsm.agents.chat import ChatItem, FunctionCall, FunctionCallOutput
 
 AgentState = Literal["initializing", "idle", "listening", "thinking", "speaking"]
@@ -45,7 +46,7 @@ class FunctionToolsExecutedEvent:
     type: Literal["function_tools_executed"] = "function_tools_executed"
 
     def zipped(self) -> list[tuple[FunctionCall, FunctionCallOutput]]:
-        return list(zip(self.function_calls, self.function_call_outputs))
+        return list(zip(self.function_calls, self.function_call_outputs, strict=True))
 
 
 @attrs.frozen

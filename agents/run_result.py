@@ -8,6 +8,7 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, Union
 
 import attrs
+
 from voxfsm.agents.chat import AgentHandoff, ChatMessage, FunctionCall, FunctionCallOutput
 
 if TYPE_CHECKING:
@@ -174,7 +175,7 @@ class EventAssert:
         ok = isinstance(ev, FunctionCallOutputEvent) and (
             output is None or ev.item.output == output
         )
-        ok = ok and (is_error is None or ev.item.is_error == is_error)  # type: ignore[union-attr]
+        ok = ok and (is_error is None or ev.item.is_error == is_error)
         self._check(
             ok,
             f"a function call output{f' {output!r}' if output is not None else ''}"

@@ -14,9 +14,9 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, Generic, TypeVar
-from weakref import WeakKeyDictionary
 
-from voxfsm.agents import plugins
+from voxfsm.agents import _tasks, plugins
+from voxfsm.agents._machine import SWAP, declares, definition_for, fire_now, register, registered
 from voxfsm.agents._scope import Scope, _scope, _speaker, _tool, current_scope
 from voxfsm.agents._turns import TurnRunner
 from voxfsm.agents.agent import Agent, AgentTask, _as_tool, _check_unique
@@ -24,61 +24,13 @@ from voxfsm.agents.chat import AgentHandoff, ChatContext, ChatMessage
 from voxfsm.agents.events import AgentStateChangedEvent, CloseEvent, ConversationItemAddedEvent
 from voxfsm.agents.run_result import AgentHandoffEvent, RunResult
 from voxfsm.agents.speech import SpeechHandle
-from voxfsm.fsm.machine import MachineDefinition, SessionMachine
-from voxfsm.fsm.spec import Step, Trace
+from voxfsm.fsm.machine import SessionMachine
+from voxfsm.fsm.spec import Step, Trace, state_spec
 
 log = logging.getLogger("voxfsm.agents")
 
 T = TypeVar("T")
 _UNSET: Any = object()
-
-SWAP = "voxfsm:update_agent"
-TASK = "voxfsm:task"
-RETURN = "voxfsm:return"
-
-_definitions: WeakKeyDictionary[type, MachineDefinition] = WeakKeyDictionary()
-_registered: WeakKeyDictionary[MachineDefinition, set[type]] = WeakKeyDictionary()
-
-
-def _definition_for(entry: type) -> MachineDefinition:
-    defn = _definitions.get(entry)
-    if defn is None:
-        defn = _definitions[entry] = MachineDefinition()
-        _registered[defn] = set()
-    return defn
-
-
-def _register(defn: MachineDefinition, cls: type[Agent]) -> None:
-    """Add a class's state, its tools' stay transitions and its declared handoffs (transitively)."""
-    seen = _registered[defn]
-    todo = [cls]
-    while todo:
-        klass = todo.pop()
-        if klass in seen:
-            continue
-        seen.add(klass)
-        spec = klass.__fsm_state__()
-        defn.add_state(spec.id)
-        for trans in spec.transitions:
-            defn.add_edge(trans.name, spec.id, None)
-            for target in trans.targets:
-                if isinstance(target, type) and issubclass(target, Agent):
-                    defn.add_edge(trans.name, spec.id, target.__fsm_state__().id)
-                    todo.append(target)
-
-
-class _TaskWaiter:
-    """A caller suspended in ``await SomeTask()`` until a later run completes the task."""
-
-    __slots__ = ("resumed", "scope", "task")
-
-    def __init__(self, task: AgentTask[Any], scope: Scope) -> None:
-        self.task = task
-        self.scope = scope
-        # set by the run that completes the task: its scope, and a future to wake it with
-        self.resumed: asyncio.Future[tuple[Scope, asyncio.Future[None]]] = (
-            asyncio.get_running_loop().create_future()
-        )
 
 
 class AgentSession(Generic[T]):
@@ -122,7 +74,7 @@ class AgentSession(Generic[T]):
         self._listeners: dict[str, list[Callable[[Any], Any]]] = {}
         self._steps: list[Step] = []
         self._visited: dict[str, Agent] = {}
-        self._waiters: list[_TaskWaiter] = []
+        self._waiters: list[_tasks.TaskWaiter] = []
         self._jobs: set[asyncio.Task[None]] = set()
         self._agent_state = "initializing"
         self._closed = False
@@ -223,7 +175,7 @@ class AgentSession(Generic[T]):
     def _set_agent_state(self, state: str) -> None:
         old, self._agent_state = self._agent_state, state
         if old != state and "agent_state_changed" in self._listeners:
-            self.emit("agent_state_changed", AgentStateChangedEvent(old, state))  # type: ignore[arg-type]
+            self.emit("agent_state_changed", AgentStateChangedEvent(old, state))
 
     def _record(
         self, agent: Agent | None, item: Any, scope: Scope | None, *, event: Any = None
@@ -296,9 +248,9 @@ class AgentSession(Generic[T]):
             if scope.deferred:
                 await scope.deferred.popleft()()
                 continue
-            waiter = self._ready_waiter()
+            waiter = _tasks.ready_waiter(self)
             if waiter is not None:
-                await self._resume(waiter, scope)
+                await _tasks.resume(self, waiter, scope)
                 continue
             break
         if scope.errors:
@@ -321,8 +273,8 @@ class AgentSession(Generic[T]):
             log.warning("session already started; start() ignored")
             return None
         self._entry = agent
-        defn = _definition_for(type(agent))
-        _register(defn, type(agent))
+        defn = definition_for(type(agent))
+        register(defn, type(agent))
         self._machine = SessionMachine(defn)
         self._agent = agent
         self._machine.set_state(agent.id)
@@ -475,8 +427,8 @@ class AgentSession(Generic[T]):
     def commit(
         self, old: Agent, new: Agent, trigger: str, *, tool: Any, kind: str = "handoff"
     ) -> None:
-        """The single commit point of a transition: agent, machine state and trace change together."""
-        declared = tool is None or _declares(tool, new)
+        """The single commit point: agent, machine state and trace change together."""
+        declared = tool is None or declares(tool, new)
         if not declared:
             log.warning(
                 "tool %r of agent %r handed off to %r, which it does not declare; add "
@@ -487,7 +439,7 @@ class AgentSession(Generic[T]):
                 type(new).__name__,
             )
         self._agent = new
-        _fire_now(self.machine, trigger, new.id)
+        fire_now(self.machine, trigger, new.id)
         self._steps.append(
             Step(
                 old.id,
@@ -537,8 +489,8 @@ class AgentSession(Generic[T]):
         agent._session_tools = self._tools
         agent._session = self
         agent._status = "active"
-        if type(agent) not in _registered[self.machine.definition]:
-            _register(self.machine.definition, type(agent))
+        if type(agent) not in registered[self.machine.definition]:
+            register(self.machine.definition, type(agent))
 
     async def _in_agent(self, agent: Agent, coro: Coroutine[Any, Any, T]) -> T:
         token = _speaker.set(agent)
@@ -549,51 +501,10 @@ class AgentSession(Generic[T]):
 
     # ------------------------------------------------------------------ AgentTask
 
+    # ------------------------------------------------------------------ AgentTask
+
     async def _run_task(self, task: AgentTask[Any], scope: Scope) -> Any:
-        caller = _speaker.get() or self.current_agent
-        if task._status != "inactive":
-            raise RuntimeError(f"cannot start task {task.id!r}: it is already {task._status}")
-        tool_name = _tool.get()
-        tool = caller.find_tool(tool_name) if tool_name else None
-        caller._status = "paused"
-        self.commit(caller, task, tool_name or TASK, tool=tool, kind="task")
-        await self._enter(task, caller, scope)
-        if not task.done():
-            waiter = _TaskWaiter(task, scope)
-            self._waiters.append(waiter)
-            await self.settle(scope)
-            # the run that started the task is complete: the user now talks to the task
-            scope.result._finish()
-            if scope.holds_baton:
-                scope.holds_baton = False
-                self._baton.release()
-            later, continuation = await waiter.resumed
-            scope.adopt(later, continuation)
-        assert task._outcome is not None
-        try:
-            await self.exit(task, scope)
-        finally:
-            caller._chat_ctx.merge(
-                task._chat_ctx, exclude_function_call=True, exclude_instructions=True
-            )
-            caller._status = "active"
-            self._agent = caller
-            _fire_now(self.machine, RETURN, caller.id)
-            self._steps.append(Step(task.id, None, caller.id, caller, True, "return"))
-            item = AgentHandoff(new_agent_id=caller.id, old_agent_id=task.id)
-            self._record(None, item, scope, event=AgentHandoffEvent(item, task, caller))
-        return task._outcome.result()
-
-    def _ready_waiter(self) -> _TaskWaiter | None:
-        if self._waiters and self._waiters[-1].task.done():
-            return self._waiters[-1]
-        return None
-
-    async def _resume(self, waiter: _TaskWaiter, scope: Scope) -> None:
-        self._waiters.remove(waiter)
-        continuation: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        waiter.resumed.set_result((scope, continuation))
-        await continuation
+        return await _tasks.run_task(self, task, scope)
 
     # ------------------------------------------------------------------ snapshots
 
@@ -623,10 +534,10 @@ class AgentSession(Generic[T]):
         visited: dict[str, Agent],
         steps: list[Step],
     ) -> None:
-        defn = _definition_for(entry_cls)
-        _register(defn, entry_cls)
+        defn = definition_for(entry_cls)
+        register(defn, entry_cls)
         self._machine = SessionMachine(defn)
-        self._entry = visited.get(entry_cls.__fsm_state__().id, active)
+        self._entry = visited.get(state_spec(entry_cls).id, active)
         self._history = history
         self._visited = dict(visited)
         self._steps = steps
@@ -647,25 +558,3 @@ class AgentSession(Generic[T]):
     def visited_agents(self) -> dict[str, Agent]:
         """The latest instance of every agent id that was active in this session."""
         return dict(self._visited)
-
-
-def _declares(tool: Any, target: Agent) -> bool:
-    for declared in tool.info.handoff_targets:
-        if declared is target or (isinstance(declared, type) and isinstance(target, declared)):
-            return True
-    return False
-
-
-def _fire_now(machine: SessionMachine, trigger: str, target: str | None) -> None:
-    """Run a machine trigger synchronously.
-
-    Our machine has no awaiting callbacks, so the trigger coroutine finishes on its first
-    step; doing it synchronously lets ``update_agent()`` (a plain method) commit at once.
-    """
-    coro = machine.fire(trigger, target)
-    try:
-        coro.send(None)
-    except StopIteration:
-        return
-    coro.close()
-    raise RuntimeError("the state machine suspended inside a transition")

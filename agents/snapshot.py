@@ -32,7 +32,9 @@ def _load(path: str) -> Any:
         for part in qualname.split("."):
             obj = getattr(obj, part)
     except (ImportError, AttributeError) as exc:
-        raise SnapshotError(f"cannot find {path} to restore ({exc}); is the workflow importable?") from None
+        raise SnapshotError(
+            f"cannot find {path} to restore ({exc}); is the workflow importable?"
+        ) from None
     return obj
 
 
@@ -70,7 +72,13 @@ def take(session: AgentSession[Any]) -> dict[str, Any]:
             for aid, a in agents.items()
         },
         "steps": [
-            {"source": s.source, "trigger": s.trigger, "target": s.target_id, "declared": s.declared, "kind": s.kind}
+            {
+                "source": s.source,
+                "trigger": s.trigger,
+                "target": s.target_id,
+                "declared": s.declared,
+                "kind": s.kind,
+            }
             for s in session._steps
         ],
     }
@@ -81,7 +89,7 @@ def _rebuild(cls: type[Agent], saved: dict[str, Any], agent_id: str) -> Agent:
     try:
         agent = cls()
     except TypeError:  # the constructor needs arguments: build the base part only
-        agent = cls.__new__(cls)
+        agent = object.__new__(cls)
         Agent.__init__(agent, instructions=saved["instructions"], id=agent_id)
     agent._id = agent_id
     agent._instructions = saved["instructions"]
@@ -89,7 +97,9 @@ def _rebuild(cls: type[Agent], saved: dict[str, Any], agent_id: str) -> Agent:
     return agent
 
 
-def restore(session_cls: type[AgentSession[Any]], data: Any, **session_kwargs: Any) -> AgentSession[Any]:
+def restore(
+    session_cls: type[AgentSession[Any]], data: Any, **session_kwargs: Any
+) -> AgentSession[Any]:
     snap = open_envelope(data)
     built: dict[str, Agent] = {}
     for aid, saved in snap["agents"].items():
@@ -110,9 +120,15 @@ def restore(session_cls: type[AgentSession[Any]], data: Any, **session_kwargs: A
         history=ChatContext.from_dict(snap["history"]),
         visited=built,
         steps=[
-            Step(s["source"], s["trigger"], s["target"], built.get(s["target"]), s["declared"], s["kind"])
+            Step(
+                s["source"],
+                s["trigger"],
+                s["target"],
+                built.get(s["target"]),
+                s["declared"],
+                s["kind"],
+            )
             for s in snap["steps"]
         ],
     )
     return session
-

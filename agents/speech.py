@@ -8,6 +8,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 import attrs
+
 from voxfsm.agents.chat import ChatItem
 
 _ids = itertools.count(1)

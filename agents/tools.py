@@ -16,6 +16,7 @@ from typing import Any, TypeVar, overload
 import attrs
 import docstring_parser
 import pydantic
+
 from voxfsm.agents.context import RunContext
 from voxfsm.fsm.spec import Unresolved
 
@@ -55,8 +56,16 @@ class FunctionTool:
     """A tool definition; bound to an agent instance when read from one."""
 
     __slots__ = (
-        "__wrapped__", "timeout", "_handoff", "_info", "_raw_schema", "_self", "attr_name",
-        "description_override", "fn", "name",
+        "__wrapped__",
+        "_handoff",
+        "_info",
+        "_raw_schema",
+        "_self",
+        "attr_name",
+        "description_override",
+        "fn",
+        "name",
+        "timeout",
     )
 
     def __init__(
@@ -230,7 +239,8 @@ def _field_for(tp: Any, doc: str | None) -> tuple[Any, Any]:
         base, *meta = typing.get_args(tp)
         desc = _description_from(meta) or desc
         rest = [m for m in meta if not isinstance(m, str)]
-        tp = typing.Annotated[(base, *rest)] if rest else base  # type: ignore[valid-type]
+        args = (base, *rest)
+        tp = typing.Annotated[args] if rest else base
     return tp, desc
 
 
@@ -279,7 +289,7 @@ def _resolve(tool: FunctionTool) -> ToolInfo:
         if default is not ...:
             defaults.add(p.name)
         fields[p.name] = (tp, pydantic.Field(default, description=desc))
-    model = pydantic.create_model(  # type: ignore[call-overload]
+    model = pydantic.create_model(
         f"{tool.name}_args",
         __config__=pydantic.ConfigDict(extra="forbid", arbitrary_types_allowed=True),
         **fields,
@@ -361,4 +371,4 @@ def _clean_schema(schema: dict[str, Any]) -> dict[str, Any]:
     out.setdefault("properties", {})
     out["type"] = "object"
     out["additionalProperties"] = False
-    return out  # type: ignore[no-any-return]
+    return out

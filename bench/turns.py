@@ -50,7 +50,7 @@ def peak_rss_kb() -> int:
 
 
 def pct(values: list[float], p: float) -> float:
-    k = max(0, min(len(values) - 1, int(round(p / 100.0 * len(values) + 0.5)) - 1))
+    k = max(0, min(len(values) - 1, round(p / 100.0 * len(values) + 0.5) - 1))
     return values[k]
 
 
@@ -285,7 +285,16 @@ async def phase_concurrent(n: int) -> dict[str, Any]:
 
 
 def run_peer(python: str, turns: int, sessions: int) -> dict[str, Any]:
-    cmd = [python, str(PEER), "--turns", str(turns), "--sessions", str(sessions), "--config", "lean"]
+    cmd = [
+        python,
+        str(PEER),
+        "--turns",
+        str(turns),
+        "--sessions",
+        str(sessions),
+        "--config",
+        "lean",
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
@@ -323,13 +332,26 @@ def main() -> None:
     }
     if args.peer_python:
         peer = run_peer(args.peer_python, args.turns, args.sessions)
-        result["peer"] = {k: peer.get(k) for k in (
-            "version", "import_s", "turns_per_s", "cpu_per_turn_mean_ms", "lat_mean_ms",
-            "lat_p99_ms", "peak_rss_mb", "rss_per_session_kb")}
+        result["peer"] = {
+            k: peer.get(k)
+            for k in (
+                "version",
+                "import_s",
+                "turns_per_s",
+                "cpu_per_turn_mean_ms",
+                "lat_mean_ms",
+                "lat_p99_ms",
+                "peak_rss_mb",
+                "rss_per_session_kb",
+            )
+        }
         result["ratio"] = {
             "turns_per_s_x": round(result["turns_per_s"] / peer["turns_per_s"], 1),
-            "rss_per_session_fraction": round(result["rss_per_session_kb"] / peer["rss_per_session_kb"], 3)
-            if result["rss_per_session_kb"] and peer.get("rss_per_session_kb") else None,
+            "rss_per_session_fraction": round(
+                result["rss_per_session_kb"] / peer["rss_per_session_kb"], 3
+            )
+            if result["rss_per_session_kb"] and peer.get("rss_per_session_kb")
+            else None,
         }
     print(json.dumps(result))
 

@@ -27,7 +27,7 @@ STATE_ATTRIBUTE = "voxfsm_state"
 """State of a session machine before its first agent starts."""
 
 
-class _SerialMachine(AsyncMachine):  # type: ignore[misc]
+class _SerialMachine(AsyncMachine):
     """``AsyncMachine`` without gather-per-callback, implicit cancellation or swallowed cancels."""
 
     @staticmethod
@@ -104,6 +104,8 @@ class _Model:
     """The per-session object ``transitions`` writes the state onto."""
 
     __slots__ = ("__weakref__", "voxfsm_state")
+
+    voxfsm_state: str
 
 
 class SessionMachine:

@@ -48,7 +48,9 @@ def open_envelope(data: Any) -> dict[str, Any]:
     return dict(data)
 
 
-def mismatches(saved: Mapping[str, Sequence[str]], current: Mapping[str, Sequence[str]]) -> list[str]:
+def mismatches(
+    saved: Mapping[str, Sequence[str]], current: Mapping[str, Sequence[str]]
+) -> list[str]:
     """Human-readable differences between the saved and the current workflow, per state."""
     problems = []
     for state in sorted(saved):

@@ -35,7 +35,15 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
-_export("voxfsm.io.audio", "Microphone", "Speaker", "WavSource", "WavSink", "AudioDeviceError", "list_devices")
+_export(
+    "voxfsm.io.audio",
+    "Microphone",
+    "Speaker",
+    "WavSource",
+    "WavSink",
+    "AudioDeviceError",
+    "list_devices",
+)
 _export("voxfsm.io.vad", "WebRtcVAD", "SileroVAD", "Endpointer")
 _export("voxfsm.io.stt", "VoskSTT", "WhisperSTT", "ScriptedSTT", "Transcript")
 _export("voxfsm.io.tts", "Pyttsx3TTS", "PiperTTS", "AudioClip")

@@ -96,4 +96,6 @@ def load_app(spec: str) -> App:
             f"{target}:NAME or define `entry` in the module"
         )
     make_session = getattr(module, "make_session", None)
-    return App(module, name, getattr(module, name), make_session if callable(make_session) else None)
+    return App(
+        module, name, getattr(module, name), make_session if callable(make_session) else None
+    )

@@ -12,7 +12,10 @@ from voxfsm.io.app import AppError
 
 # subcommand -> module with ``add_arguments(parser)`` and ``run(args) -> int``
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("voxfsm.io.cmd_demo", "zero set-up offline demo (a simulated caller phones a workflow)"),
+    "demo": (
+        "voxfsm.io.cmd_demo",
+        "zero set-up offline demo (a simulated caller phones a workflow)",
+    ),
     "console": ("voxfsm.io.cmd_console", "talk to a workflow by voice, text or WAV files"),
     "graph": ("voxfsm.io.cmd_graph", "draw a workflow's agent graph"),
     "check": ("voxfsm.io.cmd_check", "validate a workflow and property-test it"),
@@ -21,7 +24,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="voxfsm", description="offline multi-agent voice workflows")
+    parser = argparse.ArgumentParser(
+        prog="voxfsm", description="offline multi-agent voice workflows"
+    )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module, help_text) in COMMANDS.items():

@@ -17,7 +17,9 @@ DEFAULT_APP = "voxfsm.examples.restaurant"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("app", nargs="?", default=DEFAULT_APP, help=f"workflow (default {DEFAULT_APP})")
+    parser.add_argument(
+        "app", nargs="?", default=DEFAULT_APP, help=f"workflow (default {DEFAULT_APP})"
+    )
     parser.add_argument("--out", default="voxfsm-demo", help="folder for the graph and transcript")
     parser.add_argument("--llm", help="OpenAI-compatible server URL instead of the scripted LLM")
     parser.add_argument("--model", help="model name on that server")

@@ -69,18 +69,27 @@ class TranscriptPrinter:
                 shown = ", ".join(f"{k}={v}" for k, v in data.items())
         except (json.JSONDecodeError, TypeError):
             pass
-        self.console.print(Text.assemble(
-            ("     ➜ ", "dim"), (call.name, "bold"), (f"({args})" if args else "", "dim"),
-            (f"  {mark} ", style), (shown[:100], style),
-        ))
+        self.console.print(
+            Text.assemble(
+                ("     ➜ ", "dim"),
+                (call.name, "bold"),
+                (f"({args})" if args else "", "dim"),
+                (f"  {mark} ", style),
+                (shown[:100], style),
+            )
+        )
 
     def handoff(self, item: AgentHandoff) -> None:
         self._speaker = item.new_agent_id
         old = item.old_agent_id or "start"
-        self.console.print(Text.assemble(
-            ("     ● handoff ", "dim"), (old, self._style(old) if item.old_agent_id else "dim"),
-            (" → ", "dim"), (item.new_agent_id, f"bold {self._style(item.new_agent_id)}"),
-        ))
+        self.console.print(
+            Text.assemble(
+                ("     ● handoff ", "dim"),
+                (old, self._style(old) if item.old_agent_id else "dim"),
+                (" → ", "dim"),
+                (item.new_agent_id, f"bold {self._style(item.new_agent_id)}"),
+            )
+        )
 
     def events(self, events: list[RunEvent]) -> None:
         """Print the events of one run (for callers that did not ``attach``)."""

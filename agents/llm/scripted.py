@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Union
 
 import attrs
+
 from voxfsm.agents.chat import ChatContext, item_text
 from voxfsm.agents.llm.base import LLMChunk, ToolCallRequest, ToolChoice
 from voxfsm.agents.tools import FunctionTool

@@ -1,0 +1,83 @@
+"""``await SomeTask()``: pause the caller, run the task, and resume the caller when it completes.
+
+The run that starts a task completes once the task is active; the caller's coroutine stays
+suspended until a later run completes the task, and then finishes on behalf of *that* run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from voxfsm.agents._machine import RETURN, TASK, fire_now
+from voxfsm.agents._scope import Scope, _speaker, _tool
+from voxfsm.agents.agent import AgentTask
+from voxfsm.agents.chat import AgentHandoff
+from voxfsm.agents.run_result import AgentHandoffEvent
+from voxfsm.fsm.spec import Step
+
+if TYPE_CHECKING:
+    from voxfsm.agents.session import AgentSession
+
+
+class TaskWaiter:
+    """A caller suspended in ``await SomeTask()`` until a later run completes the task."""
+
+    __slots__ = ("resumed", "scope", "task")
+
+    def __init__(self, task: AgentTask[Any], scope: Scope) -> None:
+        self.task = task
+        self.scope = scope
+        # set by the run that completes the task: its scope, and a future to wake it with
+        self.resumed: asyncio.Future[tuple[Scope, asyncio.Future[None]]] = (
+            asyncio.get_running_loop().create_future()
+        )
+
+
+async def run_task(self: AgentSession[Any], task: AgentTask[Any], scope: Scope) -> Any:
+    caller = _speaker.get() or self.current_agent
+    if task._status != "inactive":
+        raise RuntimeError(f"cannot start task {task.id!r}: it is already {task._status}")
+    tool_name = _tool.get()
+    tool = caller.find_tool(tool_name) if tool_name else None
+    caller._status = "paused"
+    self.commit(caller, task, tool_name or TASK, tool=tool, kind="task")
+    await self._enter(task, caller, scope)
+    if not task.done():
+        waiter = TaskWaiter(task, scope)
+        self._waiters.append(waiter)
+        await self.settle(scope)
+        # the run that started the task is complete: the user now talks to the task
+        scope.result._finish()
+        if scope.holds_baton:
+            scope.holds_baton = False
+            self._baton.release()
+        later, continuation = await waiter.resumed
+        scope.adopt(later, continuation)
+    assert task._outcome is not None
+    try:
+        await self.exit(task, scope)
+    finally:
+        caller._chat_ctx.merge(
+            task._chat_ctx, exclude_function_call=True, exclude_instructions=True
+        )
+        caller._status = "active"
+        self._agent = caller
+        fire_now(self.machine, RETURN, caller.id)
+        self._steps.append(Step(task.id, None, caller.id, caller, True, "return"))
+        item = AgentHandoff(new_agent_id=caller.id, old_agent_id=task.id)
+        self._record(None, item, scope, event=AgentHandoffEvent(item, task, caller))
+    return task._outcome.result()
+
+
+def ready_waiter(self: AgentSession[Any]) -> TaskWaiter | None:
+    if self._waiters and self._waiters[-1].task.done():
+        return self._waiters[-1]
+    return None
+
+
+async def resume(self: AgentSession[Any], waiter: TaskWaiter, scope: Scope) -> None:
+    self._waiters.remove(waiter)
+    continuation: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    waiter.resumed.set_result((scope, continuation))
+    await continuation
