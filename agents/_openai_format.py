@@ -25,16 +25,26 @@ def to_openai_messages(items: Sequence[ChatItem]) -> list[dict[str, Any]]:
     Servers reject a tool message whose call is missing and an assistant tool call that is
     never answered, and truncation or a handoff can leave either behind.
     """
-    answered = {it.call_id for it in items if isinstance(it, FunctionCallOutput)}
-    called = {it.call_id for it in items if isinstance(it, FunctionCall)}
+    # a pair counts only when the call comes first and is answered once
+    called: set[str] = set()
+    answered: set[str] = set()
+    for it in items:
+        if isinstance(it, FunctionCall) and it.call_id not in answered:
+            called.add(it.call_id)
+        elif isinstance(it, FunctionCallOutput) and it.call_id in called:
+            answered.add(it.call_id)
+    called &= answered
+    emitted_calls: set[str] = set()
+    emitted_outputs: set[str] = set()
     out: list[dict[str, Any]] = []
     calls_msg: dict[str, Any] | None = None  # assistant message collecting consecutive calls
     outstanding: set[str] = set()
     deferred: list[dict[str, Any]] = []  # messages spoken while tools ran go after the outputs
     for it in items:
         if isinstance(it, FunctionCall):
-            if it.call_id not in answered:
+            if it.call_id not in called or it.call_id in emitted_calls:
                 continue
+            emitted_calls.add(it.call_id)
             if calls_msg is None:
                 calls_msg = {"role": "assistant", "content": _take_text(out), "tool_calls": []}
                 out.append(calls_msg)
@@ -47,7 +57,8 @@ def to_openai_messages(items: Sequence[ChatItem]) -> list[dict[str, Any]]:
             )
             outstanding.add(it.call_id)
         elif isinstance(it, FunctionCallOutput):
-            if it.call_id in called:
+            if it.call_id in emitted_calls and it.call_id not in emitted_outputs:
+                emitted_outputs.add(it.call_id)
                 out.append({"role": "tool", "tool_call_id": it.call_id, "content": it.output})
                 outstanding.discard(it.call_id)
                 calls_msg = None

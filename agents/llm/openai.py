@@ -14,6 +14,7 @@ The ``openai`` package is imported on the first request, so building agents and 
 from __future__ import annotations
 
 import asyncio
+import copy
 import ipaddress
 import logging
 import os
@@ -112,6 +113,16 @@ class OpenAILLM:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self.model!r}, base_url={self.base_url!r})"
+
+    def with_options(self, **changes: Any) -> OpenAILLM:
+        """A copy with some settings changed (``temperature=0``...), sharing the HTTP client."""
+        unknown = set(changes) - {"temperature", "extra_body", "parallel_tool_calls", "model"}
+        if unknown:
+            raise TypeError(f"with_options() cannot change {sorted(unknown)}")
+        clone = copy.copy(self)
+        for name, value in changes.items():
+            setattr(clone, name, dict(value) if name == "extra_body" and value else value)
+        return clone
 
     @property
     def endpoint(self) -> str:
@@ -281,6 +292,14 @@ class OpenAILLM:
 
         where = self.endpoint
         tries = f" (after {self.max_retries} retries)" if self.max_retries else ""
+        if streaming and isinstance(exc, openai.APITimeoutError):
+            return LLMError(
+                f"{where} stopped sending for more than {self.timeout:g} s in the middle of a "
+                "reply. The server may be overloaded or stuck: check it, or raise timeout="
+            )
+        if streaming and isinstance(exc, openai.APIConnectionError):
+            # the client reports a body cut short as a connection error; it is not retried
+            return self._broken(exc.__cause__ or exc)
         if isinstance(exc, openai.APITimeoutError):
             return LLMError(
                 f"{where} did not answer within {self.timeout:g} s{tries}. The model may still "

@@ -51,7 +51,7 @@ def test_the_namespace_really_has_no_network(tmp_path: Path) -> None:
         "try:\n    s.connect(('1.1.1.1', 53)); print('CONNECTED')\n"
         "except OSError as e:\n    print('refused', e.errno)\n"
     )
-    code, attempts, watched, out = _offline(tmp_path, "-c", probe)
+    _, attempts, watched, out = _offline(tmp_path, "-c", probe)
     assert "refused" in out and "CONNECTED" not in out
     # and the recorder sees such an attempt, so an empty record below means something
     assert any("1.1.1.1" in a for a in attempts) and watched
@@ -68,7 +68,7 @@ def test_the_demo_runs_offline_and_reaches_for_no_network(tmp_path: Path) -> Non
 
 
 def test_the_example_workflow_tests_run_offline(tmp_path: Path) -> None:
-    code, attempts, watched, out = _offline(
+    code, attempts, _, out = _offline(
         tmp_path, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(ROOT / "tests" / "examples")
     )
     assert code == 0, out
