@@ -158,11 +158,16 @@ class Agent:
     def _fresh_context(
         self, source: ChatContext | None, tools: Sequence[FunctionTool]
     ) -> ChatContext:
-        ctx = ChatContext([self._instructions_item()])
+        items: list[Any] = [self._instructions_item()]
         if source is not None:
-            kept = source.copy(tools=tools)
-            ctx.items.extend(it for it in kept.items if it.id != INSTRUCTIONS_ID)
-        return ctx
+            kept = source.copy(tools=tools)._items
+            # the source's own instructions item is normally first; drop it wherever it is
+            if kept and kept[0].id == INSTRUCTIONS_ID:
+                kept = kept[1:]
+            if any(it.id == INSTRUCTIONS_ID for it in kept):
+                kept = [it for it in kept if it.id != INSTRUCTIONS_ID]
+            items.extend(kept)
+        return ChatContext(items)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} id={self._id!r} {self._status}>"

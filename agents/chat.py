@@ -113,6 +113,9 @@ def item_text(item: ChatItem) -> str:
     return item.new_agent_id
 
 
+_SYSTEM_ROLES = frozenset(("system", "developer"))
+
+
 def _is_instructions(item: ChatItem) -> bool:
     return isinstance(item, ChatMessage) and item.role in ("system", "developer")
 
@@ -207,17 +210,29 @@ class ChatContext:
         tools: Iterable[Any] | None = None,
     ) -> ChatContext:
         """A new mutable context sharing these items (ids and stamps kept)."""
+        items = self._items
         names = None if tools is None else {_tool_name(t) for t in tools}
+        if not (
+            exclude_function_call
+            or exclude_instructions
+            or exclude_handoff
+            or exclude_empty_message
+            or names is not None
+        ):
+            return ChatContext(items)
+        # one pass with cheap type tests: handoffs copy whole histories, so this is hot
+        calls = (FunctionCall, FunctionCallOutput)
         out = []
-        for it in self._items:
-            if isinstance(it, (FunctionCall, FunctionCallOutput)):
-                if exclude_function_call or (names is not None and it.name not in names):
+        for it in items:
+            kind = type(it)
+            if kind in calls:
+                if exclude_function_call or (names is not None and it.name not in names):  # type: ignore[union-attr]
                     continue
-            elif isinstance(it, AgentHandoff):
+            elif kind is AgentHandoff:
                 if exclude_handoff:
                     continue
-            elif (exclude_instructions and _is_instructions(it)) or (
-                exclude_empty_message and not it.text_content
+            elif (exclude_instructions and it.role in _SYSTEM_ROLES) or (  # type: ignore[union-attr]
+                exclude_empty_message and not it.text_content  # type: ignore[union-attr]
             ):
                 continue
             out.append(it)
