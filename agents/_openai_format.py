@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
+
 from voxfsm.agents.chat import ChatItem, ChatMessage, FunctionCall, FunctionCallOutput
 
 if TYPE_CHECKING:
@@ -46,7 +47,9 @@ def to_openai_messages(items: Sequence[ChatItem]) -> list[dict[str, Any]]:
                 continue
             emitted_calls.add(it.call_id)
             if calls_msg is None:
-                calls_msg = {"role": "assistant", "content": _take_text(out), "tool_calls": []}
+                # "" rather than null: llama-cpp-python's server rejects a null content
+                content = _take_text(out) or ""
+                calls_msg = {"role": "assistant", "content": content, "tool_calls": []}
                 out.append(calls_msg)
             calls_msg["tool_calls"].append(
                 {

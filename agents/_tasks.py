@@ -42,7 +42,11 @@ async def run_task(self: AgentSession[Any], task: AgentTask[Any], scope: Scope) 
     tool = caller.find_tool(tool_name) if tool_name else None
     caller._status = "paused"
     self.commit(caller, task, tool_name or TASK, tool=tool, kind="task")
-    await self._enter(task, caller, scope)
+    try:
+        await self._enter(task, caller, scope)
+    except Exception as exc:  # a task that cannot start fails the awaiting code, not the session
+        if not task.done():
+            task.complete(exc)
     if not task.done():
         waiter = TaskWaiter(task, scope)
         self._waiters.append(waiter)

@@ -180,6 +180,7 @@ class TurnRunner:
         playout = asyncio.create_task(s.output.speak(text(), agent=agent))
         parts: list[str] = []
         requests: list[Any] = []
+        failure: BaseException | None = None
         try:
             async for chunk in stream:
                 if chunk.text:
@@ -191,9 +192,15 @@ class TurnRunner:
                     requests.extend(chunk.calls)
                 if handle.interrupted or playout.done():
                     break
+        except Exception as exc:  # the LLM broke off: keep what was already said, then report
+            failure = exc
         finally:
             queue.put_nowait(None)
         played = await playout
+        if failure is not None:
+            if played.spoken_text:
+                self._message(scope, agent, handle, played.spoken_text, True)
+            raise failure
         interrupted = played.interrupted or handle.interrupted
         if parts or interrupted:
             spoken = played.spoken_text if interrupted else "".join(parts)

@@ -453,16 +453,20 @@ class AgentSession(Generic[T]):
 
     async def swap(self, old: Agent, new: Agent, scope: Scope, *, follow_up: bool) -> None:
         """Carry out a decided handoff: old's follow-up, old's exit, the record, new's entry."""
+        # the handoff is decided: a failing follow-up or on_exit is reported after it is done
+        error: BaseException | None = None
         if follow_up:
-            await self._turns.reply(scope, old, SpeechHandle(), tools_enabled=False)
-        exit_error: BaseException | None = None
+            try:
+                await self._turns.reply(scope, old, SpeechHandle(), tools_enabled=False)
+            except Exception as exc:
+                error = exc
         try:
             await self.exit(old, scope)
-        except Exception as exc:  # the handoff is decided; finish it, then report
-            exit_error = exc
+        except Exception as exc:
+            error = error or exc
         await self._enter(new, old, scope)
-        if exit_error is not None:
-            raise exit_error
+        if error is not None:
+            raise error
 
     async def exit(self, agent: Agent, scope: Scope) -> None:
         try:

@@ -24,6 +24,8 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import attrs
+
 from voxfsm.agents._openai_format import (
     ToolCallAssembler,
     to_openai_tool_choice,
@@ -64,12 +66,17 @@ class OpenAILLM:
 
     ``model``, ``base_url`` and ``api_key`` default to ``VOXFSM_LLM_MODEL``,
     ``OPENAI_BASE_URL`` and ``OPENAI_API_KEY``; with none of them set, the model is
-    ``"local"``, the server llama.cpp's default :data:`LLAMACPP_URL`, and no key is sent.
+    ``"local"``, the server llama.cpp's default :data:`LLAMACPP_URL`, and the key a
+    placeholder (local servers ignore it).
     ``timeout`` (seconds, also the longest wait between two streamed chunks) and
     ``max_retries`` go to the client, which retries refused connections, timeouts, 429 (it
     honours ``Retry-After``) and 5xx before a reply starts streaming. A stream that breaks off
     is never retried, since part of the reply may already have been spoken. What still fails
     is raised as :class:`~voxfsm.agents.llm.LLMError` naming the endpoint and the likely fix.
+
+    ``stream_tools=False`` sends requests that carry tools without streaming (requests
+    without tools still stream), for servers that cannot stream tool calls: llama-cpp-python's
+    ``chatml-function-calling`` handler fails on ``tool_choice="auto"`` with ``stream=True``.
 
     A loopback ``base_url`` never goes through ``HTTP(S)_PROXY``: a proxy would fail on, or
     see, traffic meant to stay on this machine.
@@ -89,6 +96,7 @@ class OpenAILLM:
         max_retries: int = 2,
         extra_body: Mapping[str, Any] | None = None,
         parallel_tool_calls: bool | None = None,
+        stream_tools: bool = True,
     ) -> None:
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
@@ -96,10 +104,7 @@ class OpenAILLM:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout}")
         self.model: str = model or os.environ.get("VOXFSM_LLM_MODEL") or DEFAULT_MODEL
         self.base_url: str = (
-            base_url
-            or self.default_base_url
-            or os.environ.get("OPENAI_BASE_URL")
-            or LLAMACPP_URL
+            base_url or self.default_base_url or os.environ.get("OPENAI_BASE_URL") or LLAMACPP_URL
         ).rstrip("/")
         self._api_key = api_key or os.environ.get("OPENAI_API_KEY") or _NO_KEY
         self.temperature = temperature
@@ -107,6 +112,7 @@ class OpenAILLM:
         self.max_retries = max_retries
         self.extra_body = dict(extra_body) if extra_body else None
         self.parallel_tool_calls = parallel_tool_calls
+        self.stream_tools = stream_tools
         # One client per event loop: pooled connections belong to the loop that opened them.
         self._client: openai.AsyncOpenAI | None = None
         self._client_loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
@@ -116,7 +122,8 @@ class OpenAILLM:
 
     def with_options(self, **changes: Any) -> OpenAILLM:
         """A copy with some settings changed (``temperature=0``...), sharing the HTTP client."""
-        unknown = set(changes) - {"temperature", "extra_body", "parallel_tool_calls", "model"}
+        allowed = {"temperature", "extra_body", "parallel_tool_calls", "model", "stream_tools"}
+        unknown = set(changes) - allowed
         if unknown:
             raise TypeError(f"with_options() cannot change {sorted(unknown)}")
         clone = copy.copy(self)
@@ -186,18 +193,50 @@ class OpenAILLM:
         Calls are held back until the server has finished the reply, so a stream that
         breaks off never leaves a half-emitted set of calls in the conversation.
         """
+        req = self.request(chat_ctx, tools, tool_choice)
+        whole = bool(tools) and not self.stream_tools
+        if whole:
+            req["stream"] = False
+        calls = ToolCallAssembler()
+        state = _Reply()
+        parts = self._whole(req, calls, state) if whole else self._streamed(req, calls, state)
+        async for piece in parts:
+            yield LLMChunk(piece)
+        if state.finish is None:
+            raise self._broken(None, tools=bool(tools))
+        if state.finish == "length":
+            log.warning(
+                "the reply from %s was cut at the token limit; raise max_tokens (extra_body) "
+                "or the server's context size",
+                self.endpoint,
+            )
+        requests = calls.finish()
+        for r in requests:
+            if not r.name:
+                raise LLMError(
+                    f"{self.endpoint} sent a tool call ({r.call_id}) with no function name; "
+                    "the server's tool-call parser or chat template is probably wrong for this "
+                    "model (for llama.cpp try --jinja or a function-calling chat format)"
+                )
+        if requests:
+            yield LLMChunk(calls=tuple(requests))
+        elif not state.text:
+            raise LLMError(
+                f"{self.endpoint} returned an empty reply (finish_reason {state.finish!r}): no "
+                "text and no tool call. Check that the model is an instruct/chat model with a "
+                "chat template, and that the prompt fits its context size"
+            )
+
+    async def _streamed(
+        self, req: dict[str, Any], calls: ToolCallAssembler, state: _Reply
+    ) -> AsyncIterator[str]:
         import openai
 
-        req = self.request(chat_ctx, tools, tool_choice)
-        client = self._client_for_loop()
         started = time.perf_counter()
         try:
-            stream = await client.chat.completions.create(**req)
+            stream = await self._client_for_loop().chat.completions.create(**req)
         except openai.APIError as exc:
             raise self._error(exc) from exc
-        calls = ToolCallAssembler()
-        finish: str | None = None
-        text = False
         try:
             async for chunk in stream:
                 for choice in chunk.choices:
@@ -214,16 +253,16 @@ class OpenAILLM:
                                 fn.arguments if fn else None,
                             )
                         if delta.content:
-                            if not text:
+                            if not state.text:
                                 log.debug(
                                     "first token from %s after %.0f ms",
                                     self.base_url,
                                     (time.perf_counter() - started) * 1000,
                                 )
-                            text = True
-                            yield LLMChunk(delta.content)
+                            state.text = True
+                            yield delta.content
                     if choice.finish_reason:
-                        finish = choice.finish_reason
+                        state.finish = choice.finish_reason
         except openai.APIError as exc:
             raise self._error(exc, streaming=True) from exc
         except LLMError:
@@ -232,30 +271,26 @@ class OpenAILLM:
             raise self._broken(exc) from exc
         finally:
             await stream.close()
-        if finish is None:
-            raise self._broken(None)
-        if finish == "length":
-            log.warning(
-                "the reply from %s was cut at the token limit; raise max_tokens (extra_body) "
-                "or the server's context size",
-                self.endpoint,
-            )
-        requests = calls.finish()
-        for r in requests:
-            if not r.name:
-                raise LLMError(
-                    f"{self.endpoint} sent a tool call ({r.call_id}) with no function name; "
-                    "the server's tool-call parser or chat template is probably wrong for this "
-                    "model (for llama.cpp try --jinja or a function-calling chat format)"
-                )
-        if requests:
-            yield LLMChunk(calls=tuple(requests))
-        elif not text:
-            raise LLMError(
-                f"{self.endpoint} returned an empty reply (finish_reason {finish!r}): no text "
-                "and no tool call. Check that the model is an instruct/chat model with a chat "
-                "template, and that the prompt fits its context size"
-            )
+
+    async def _whole(
+        self, req: dict[str, Any], calls: ToolCallAssembler, state: _Reply
+    ) -> AsyncIterator[str]:
+        import openai
+
+        try:
+            resp = await self._client_for_loop().chat.completions.create(**req)
+        except openai.APIError as exc:
+            raise self._error(exc) from exc
+        if not resp.choices:
+            return  # finish stays None: reported like a reply that never finished
+        choice = resp.choices[0]
+        state.finish = choice.finish_reason or "stop"
+        for n, tc in enumerate(choice.message.tool_calls or ()):
+            fn = getattr(tc, "function", None)
+            calls.add(n, tc.id, fn.name if fn else None, fn.arguments if fn else None)
+        if choice.message.content:
+            state.text = True
+            yield choice.message.content
 
     async def aclose(self) -> None:
         """Close the HTTP client (a new one is made if the model is used again)."""
@@ -267,7 +302,12 @@ class OpenAILLM:
 
     def _client_for_loop(self) -> openai.AsyncOpenAI:
         loop = asyncio.get_running_loop()
-        if self._client is None or self._client_loop is None or self._client_loop() is not loop:
+        if (
+            self._client is None
+            or self._client_loop is None
+            or self._client_loop() is not loop
+            or self._client.is_closed()  # e.g. closed through a with_options() copy
+        ):
             self._client = self._make_client()
             self._client_loop = weakref.ref(loop)
         return self._client
@@ -343,12 +383,18 @@ class OpenAILLM:
             return self._broken(exc)
         return LLMError(f"{where} failed: {exc}")
 
-    def _broken(self, exc: BaseException | None) -> LLMError:
+    def _broken(self, exc: BaseException | None, *, tools: bool = False) -> LLMError:
         why = f": {exc}" if exc else " (no finish_reason)"
+        hint = (
+            " Some servers cannot stream tool calls (llama-cpp-python's "
+            "chatml-function-calling fails on tool_choice='auto'): pass stream_tools=False"
+            if tools and exc is None
+            else ""
+        )
         return LLMError(
             f"the reply stream from {self.endpoint} broke off before the model finished{why}. "
             "The server may have crashed, run out of memory or been restarted; check its log "
-            "and try again"
+            f"and try again.{hint}"
         )
 
 
@@ -381,6 +427,14 @@ class LlamaCppLLM(OpenAILLM):
                 "on 127.0.0.1, e.g. 'llamacpp/smollm2:8011'"
             )
         return cls(model=model, base_url=f"http://127.0.0.1:{option}/v1")
+
+
+@attrs.define
+class _Reply:
+    """What the response paths learned besides the text they yield."""
+
+    text: bool = False
+    finish: str | None = None
 
 
 def _tagged(model: str | None, option: str | None) -> str | None:
