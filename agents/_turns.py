@@ -245,6 +245,8 @@ class TurnRunner:
             results = [await runs[0]]
         else:
             results = list(await asyncio.gather(*runs)) if runs else []
+        # speech the tools started without awaiting it is part of their step: it comes first
+        await s.settle(scope)
         done = iter(results)
         outcomes = [
             next(done) if tool is not None else Outcome(err, is_error=True, reply=True)
