@@ -23,59 +23,58 @@ if TYPE_CHECKING:
 def to_openai_messages(items: Sequence[ChatItem]) -> list[dict[str, Any]]:
     """Convert items; a call with no output, or an output with no call, is dropped.
 
-    Servers reject a tool message whose call is missing and an assistant tool call that is
-    never answered, and truncation or a handoff can leave either behind.
+    Servers reject a tool message whose call is missing, an assistant tool call that is never
+    answered, and a tool message that does not follow its call's assistant message; truncation,
+    handoffs and speech spoken while tools run can produce all three.  So each run of
+    consecutive calls becomes one assistant message followed at once by its outputs (in call
+    order), whatever came between them in the context.
     """
-    # a pair counts only when the call comes first and is answered once
+    outputs: dict[str, FunctionCallOutput] = {}
     called: set[str] = set()
-    answered: set[str] = set()
-    for it in items:
-        if isinstance(it, FunctionCall) and it.call_id not in answered:
-            called.add(it.call_id)
-        elif isinstance(it, FunctionCallOutput) and it.call_id in called:
-            answered.add(it.call_id)
-    called &= answered
-    emitted_calls: set[str] = set()
-    emitted_outputs: set[str] = set()
-    out: list[dict[str, Any]] = []
-    calls_msg: dict[str, Any] | None = None  # assistant message collecting consecutive calls
-    outstanding: set[str] = set()
-    deferred: list[dict[str, Any]] = []  # messages spoken while tools ran go after the outputs
     for it in items:
         if isinstance(it, FunctionCall):
-            if it.call_id not in called or it.call_id in emitted_calls:
-                continue
-            emitted_calls.add(it.call_id)
-            if calls_msg is None:
-                # "" rather than null: llama-cpp-python's server rejects a null content
-                content = _take_text(out) or ""
-                calls_msg = {"role": "assistant", "content": content, "tool_calls": []}
-                out.append(calls_msg)
-            calls_msg["tool_calls"].append(
-                {
-                    "id": it.call_id,
-                    "type": "function",
-                    "function": {"name": it.name, "arguments": it.arguments or "{}"},
-                }
-            )
-            outstanding.add(it.call_id)
-        elif isinstance(it, FunctionCallOutput):
-            if it.call_id in emitted_calls and it.call_id not in emitted_outputs:
-                emitted_outputs.add(it.call_id)
-                out.append({"role": "tool", "tool_call_id": it.call_id, "content": it.output})
-                outstanding.discard(it.call_id)
-                calls_msg = None
-                if not outstanding:
-                    out.extend(deferred)
-                    deferred.clear()
-        elif isinstance(it, ChatMessage):
-            msg = {"role": it.role, "content": it.text_content}
-            if outstanding:
-                deferred.append(msg)
-            else:
-                calls_msg = None
-                out.append(msg)
-    out.extend(deferred)
+            called.add(it.call_id)
+        elif isinstance(it, FunctionCallOutput) and it.call_id in called:
+            outputs.setdefault(it.call_id, it)  # an output counts only after its call
+    out: list[dict[str, Any]] = []
+    group: list[FunctionCall] = []
+    emitted: set[str] = set()
+
+    def flush() -> None:
+        if not group:
+            return
+        # "" rather than null: llama-cpp-python's server rejects a null content
+        content = _take_text(out) or ""
+        out.append(
+            {
+                "role": "assistant",
+                "content": content,
+                "tool_calls": [
+                    {
+                        "id": fc.call_id,
+                        "type": "function",
+                        "function": {"name": fc.name, "arguments": fc.arguments or "{}"},
+                    }
+                    for fc in group
+                ],
+            }
+        )
+        out.extend(
+            {"role": "tool", "tool_call_id": fc.call_id, "content": outputs[fc.call_id].output}
+            for fc in group
+        )
+        group.clear()
+
+    for it in items:
+        if isinstance(it, FunctionCall):
+            if it.call_id in outputs and it.call_id not in emitted:
+                emitted.add(it.call_id)
+                group.append(it)
+            continue
+        flush()
+        if isinstance(it, ChatMessage):
+            out.append({"role": it.role, "content": it.text_content})
+    flush()
     return out
 
 

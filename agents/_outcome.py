@@ -37,7 +37,11 @@ def _text(value: Any) -> str:
     try:
         return dumps_output(value)
     except Exception:  # not structurable: its str() is the best we can tell the model
+        pass
+    try:
         return str(value)
+    except Exception:
+        return f"<unprintable {type(value).__name__}>"
 
 
 def interpret(tool_name: str, value: Any, error: BaseException | None) -> Outcome:

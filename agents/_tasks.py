@@ -68,7 +68,7 @@ async def run_task(self: AgentSession[Any], task: AgentTask[Any], scope: Scope) 
         caller._status = "active"
         self._agent = caller
         fire_now(self.machine, RETURN, caller.id)
-        self._steps.append(Step(task.id, None, caller.id, caller, True, "return"))
+        self._steps.append(Step(task.id, None, caller.id, type(caller), True, "return"))
         item = AgentHandoff(new_agent_id=caller.id, old_agent_id=task.id)
         self._record(None, item, scope, event=AgentHandoffEvent(item, task, caller))
     return task._outcome.result()

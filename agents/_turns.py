@@ -14,7 +14,7 @@ from voxfsm.agents.agent import Agent, AgentTask
 from voxfsm.agents.chat import ChatContext, ChatMessage, FunctionCall, FunctionCallOutput
 from voxfsm.agents.context import RunContext
 from voxfsm.agents.events import FunctionToolsExecutedEvent
-from voxfsm.agents.llm.base import LLMChunk
+from voxfsm.agents.llm.base import LLMChunk, LLMError, ToolCallRequest
 from voxfsm.agents.mock import call_mock, find_mock
 from voxfsm.agents.run_result import ChatMessageEvent, FunctionCallEvent, FunctionCallOutputEvent
 from voxfsm.agents.speech import SpeechHandle
@@ -24,6 +24,21 @@ if TYPE_CHECKING:
     from voxfsm.agents.session import AgentSession
 
 log = logging.getLogger("voxfsm.agents")
+
+
+def _being_cancelled() -> bool:
+    """Whether the running task was really cancelled (not a tool raising CancelledError)."""
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)
+    return cancelling is None or cancelling() > 0
+
+
+def _check_chunk(llm: Any, chunk: Any) -> None:
+    if not isinstance(chunk, LLMChunk):
+        raise LLMError(
+            f"{type(llm).__name__}.chat() yielded {chunk!r} ({type(chunk).__name__}); "
+            "an LLM must yield LLMChunk objects"
+        )
 
 
 def _unknown_tool(name: str, agent: Agent) -> str:
@@ -123,7 +138,13 @@ class TurnRunner:
         self.s._record(agent, msg, scope, event=ChatMessageEvent(msg))
 
     def _call(self, scope: Scope, agent: Agent, handle: SpeechHandle, request: Any) -> FunctionCall:
-        fc = FunctionCall(call_id=request.call_id, name=request.name, arguments=request.arguments)
+        if not isinstance(request, ToolCallRequest):
+            raise LLMError(f"the LLM sent {request!r} as a tool call; expected a ToolCallRequest")
+        fc = FunctionCall(
+            call_id=self.s._unique_call_id(request.call_id),
+            name=request.name,
+            arguments=request.arguments,
+        )
         handle.chat_items.append(fc)
         self.s._record(agent, fc, scope, event=FunctionCallEvent(fc))
         return fc
@@ -146,18 +167,32 @@ class TurnRunner:
             return await self._generate_spoken(scope, agent, handle, stream, choice)
         parts: list[str] = []
         calls: list[FunctionCall] = []
-        async for chunk in stream:
-            if chunk.text:
-                parts.append(chunk.text)
-            if chunk.calls and choice == "none":
-                log.warning("the LLM called tools although tools were disabled; calls dropped")
-            elif chunk.calls:
-                if parts:  # a reply's text comes before the calls emitted with it
-                    self._message(scope, agent, handle, "".join(parts), False)
-                    parts.clear()
-                calls.extend(self._call(scope, agent, handle, c) for c in chunk.calls)
-            if handle.interrupted:
-                break
+        try:
+            async for chunk in stream:
+                _check_chunk(llm, chunk)
+                if chunk.text:
+                    parts.append(chunk.text)
+                if chunk.calls and choice == "none":
+                    log.warning("the LLM called tools although tools were disabled; calls dropped")
+                elif chunk.calls:
+                    if parts:  # a reply's text comes before the calls emitted with it
+                        self._message(scope, agent, handle, "".join(parts), False)
+                        parts.clear()
+                    for request in chunk.calls:
+                        calls.append(self._call(scope, agent, handle, request))
+                if handle.interrupted:
+                    break
+        except Exception:
+            # calls already recorded must not stay unanswered in the context and history
+            for fc in calls:
+                out = FunctionCallOutput(
+                    call_id=fc.call_id,
+                    name=fc.name,
+                    output="the model's reply broke off before this tool could run; it was not run",
+                    is_error=True,
+                )
+                s._record(agent, out, scope, event=FunctionCallOutputEvent(out))
+            raise
         if parts or handle.interrupted:
             self._message(scope, agent, handle, "".join(parts), handle.interrupted)
         return [] if handle.interrupted else calls
@@ -279,8 +314,8 @@ class TurnRunner:
             outputs.append(out)
         if "function_tools_executed" in s._listeners:
             s.emit("function_tools_executed", FunctionToolsExecutedEvent(list(calls), outputs))
-        if s._agent is not agent:
-            return True  # update_agent() inside a tool already moved the session on
+        if s._agent is not agent or s._closing:
+            return True  # update_agent() inside a tool moved the session on, or it is closing
         for n, (_, tool, _, _) in enumerate(plans):
             if tool is not None and n not in handing:
                 fire_now(s.machine, tool.name, None)
@@ -312,6 +347,7 @@ class TurnRunner:
         try:
             running_call = call_mock(mock, args) if mock is not None else tool(**args)
             value = await (asyncio.wait_for(running_call, limit) if limit else running_call)
+            return interpret(tool.name, value, None)
         except asyncio.TimeoutError:
             log.warning("tool %r of agent %r timed out after %s s", tool.name, agent.id, limit)
             return Outcome(
@@ -319,11 +355,12 @@ class TurnRunner:
                 is_error=True,
                 reply=True,
             )
-        except asyncio.CancelledError:
-            raise
+        except asyncio.CancelledError as exc:
+            if _being_cancelled():
+                raise
+            return interpret(tool.name, None, RuntimeError(f"the tool raised {exc!r}"))
         except Exception as exc:
             return interpret(tool.name, None, exc)
         finally:
             _tool.reset(running)
             _speaker.reset(speaker)
-        return interpret(tool.name, value, None)

@@ -43,6 +43,14 @@ def class_tools(cls: type) -> tuple[tuple[str, FunctionTool], ...]:
                     found[attr] = value
                 elif attr in found:
                     del found[attr]
+        base = AgentTask if issubclass(cls, AgentTask) else Agent
+        clash = sorted(a for a in found if not a.startswith("_") and hasattr(base, a))
+        if clash:
+            raise ValueError(
+                f"{cls.__name__}: tool {clash[0]!r} would replace the agent's own "
+                f"`{clash[0]}` attribute; rename the method (the tool's name can stay with "
+                f"@function_tool(name={clash[0]!r}))"
+            )
         cached = _class_tools_cache[cls] = tuple(found.items())
     return cached
 
@@ -160,7 +168,8 @@ class Agent:
     ) -> ChatContext:
         items: list[Any] = [self._instructions_item()]
         if source is not None:
-            kept = source.copy(tools=tools)._items
+            # handoff records belong to session history, never to an agent's context
+            kept = source.copy(tools=tools, exclude_handoff=True)._items
             # the source's own instructions item is normally first; drop it wherever it is
             if kept and kept[0].id == INSTRUCTIONS_ID:
                 kept = kept[1:]

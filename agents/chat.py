@@ -8,6 +8,7 @@ A context keeps its items in creation order; every item has a unique ``id`` and 
 from __future__ import annotations
 
 import itertools
+import os
 import json
 import time
 from collections.abc import Iterable, Sequence
@@ -15,6 +16,7 @@ from typing import Any, Literal, Union
 
 import attrs
 import cattrs
+from cattrs.preconf.json import make_converter as make_json_converter
 
 INSTRUCTIONS_ID = "voxfsm.instructions"
 """Id of the system message holding an agent's instructions; always first in its context."""
@@ -25,8 +27,12 @@ _ids = itertools.count(1)
 _last_stamp = 0.0
 
 
+# a per-process prefix keeps ids unique when a restored snapshot meets new items
+_PREFIX = os.urandom(4).hex()
+
+
 def _new_id() -> str:
-    return f"item_{next(_ids):x}"
+    return f"item_{_PREFIX}_{next(_ids):x}"
 
 
 def _stamp() -> float:
@@ -329,7 +335,8 @@ class ReadOnlyChatContext(ChatContext):
 
 
 def _make_converter() -> cattrs.Converter:
-    conv = cattrs.Converter()
+    # the JSON preset also round-trips sets, datetimes and bytes in userdata and tool results
+    conv = make_json_converter()
     conv.register_structure_hook(
         ChatItem,
         lambda data, _: structure_item(data),

@@ -15,15 +15,23 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, Generic, TypeVar
 
+import attrs
+
 from voxfsm.agents import _tasks, plugins
 from voxfsm.agents._machine import SWAP, declares, definition_for, fire_now, register, registered
 from voxfsm.agents._scope import Scope, _scope, _speaker, _tool, current_scope
 from voxfsm.agents._turns import TurnRunner
 from voxfsm.agents.agent import Agent, AgentTask, _as_tool, _check_unique
 from voxfsm.agents.chat import AgentHandoff, ChatContext, ChatMessage
-from voxfsm.agents.events import AgentStateChangedEvent, CloseEvent, ConversationItemAddedEvent
+from voxfsm.agents.events import (
+    AgentStateChangedEvent,
+    CloseEvent,
+    ConversationItemAddedEvent,
+    ErrorEvent,
+)
 from voxfsm.agents.run_result import AgentHandoffEvent, RunResult
 from voxfsm.agents.speech import SpeechHandle
+from voxfsm.agents.tools import ToolError
 from voxfsm.fsm.machine import SessionMachine
 from voxfsm.fsm.spec import Step, Trace, state_spec
 
@@ -78,9 +86,11 @@ class AgentSession(Generic[T]):
         self._jobs: set[asyncio.Task[None]] = set()
         self._agent_state = "initializing"
         self._closed = False
+        self._closing = False  # no more LLM follow-ups: the session is winding down
         self.output: Any = None
         """Voice output (set by the voice loop); ``None`` in text mode."""
         self.current_speech: SpeechHandle | None = None
+        self._call_ids: dict[str, None] = {}  # recent call ids, to keep each one unique
         self._turns = TurnRunner(self)
 
     # ------------------------------------------------------------------ properties
@@ -227,6 +237,17 @@ class AgentSession(Generic[T]):
         if isinstance(error, asyncio.CancelledError):
             raise error
 
+    def _unique_call_id(self, call_id: str) -> str:
+        """The LLM's call id, made unique if it repeats one (outputs pair with calls by id)."""
+        unique, n = call_id, 1
+        while unique in self._call_ids:
+            n += 1
+            unique = f"{call_id}_{n}"
+        self._call_ids[unique] = None
+        if len(self._call_ids) > 4096:  # a server reuses ids across turns, not across hours
+            del self._call_ids[next(iter(self._call_ids))]
+        return unique
+
     def _retain(self) -> None:
         if self.max_history_items is not None and len(self._history) > self.max_history_items:
             self._history.truncate(max_items=self.max_history_items)
@@ -360,8 +381,11 @@ class AgentSession(Generic[T]):
         result: RunResult[Any] = RunResult()
 
         def report(fut: asyncio.Future[None]) -> None:
-            if fut.exception() is not None:
-                log.error("background %s failed", what, exc_info=fut.exception())
+            exc = fut.exception()
+            if exc is not None:
+                # nobody awaits background work: log it and tell listeners
+                log.error("background %s failed", what, exc_info=exc)
+                self.emit("error", ErrorEvent(exc, what))
 
         result._done.add_done_callback(report)
         return result
@@ -400,6 +424,7 @@ class AgentSession(Generic[T]):
             self._closed = True
             return
         result: RunResult[Any] = RunResult()
+        self._closing = True
         self._spawn(self._close_job, result)
         self._closed = True
         try:
@@ -413,6 +438,13 @@ class AgentSession(Generic[T]):
             self.emit("close", CloseEvent("closed"))
 
     async def _close_job(self, scope: Scope) -> None:
+        # unwind AgentTasks still waiting for the user: each caller gets its tool output
+        # (an error saying the session closed) and leaves through its own on_exit
+        while self._waiters:
+            waiter = self._waiters[-1]
+            if not waiter.task.done():
+                waiter.task.complete(ToolError("the session closed before this task completed"))
+            await _tasks.resume(self, waiter, scope)
         if self._agent is not None and self._agent._status == "active":
             await self.exit(self._agent, scope)
 
@@ -445,7 +477,7 @@ class AgentSession(Generic[T]):
                 old.id,
                 tool.name if tool is not None else None if trigger == SWAP else trigger,
                 new.id,
-                new,
+                type(new),  # the class: an instance would keep its whole context alive
                 declared,
                 kind,
             )
@@ -552,10 +584,16 @@ class AgentSession(Generic[T]):
     # ------------------------------------------------------------------ graph
 
     def __fsm_trace__(self) -> Trace:
+        # steps hold classes; the graph wants the latest instance of each visited agent
+        visited = self._visited
+        steps = tuple(
+            attrs.evolve(s, target=visited[s.target_id]) if s.target_id in visited else s
+            for s in self._steps
+        )
         return Trace(
             entry=self._entry,
             current=self._agent.id if self._agent is not None else None,
-            steps=tuple(self._steps),
+            steps=steps,
         )
 
     @property

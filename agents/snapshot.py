@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, override
 
 from voxfsm.agents.agent import Agent
 from voxfsm.agents.chat import ChatContext, converter
@@ -38,6 +42,25 @@ def _load(path: str) -> Any:
     return obj
 
 
+def _importable(cls: type, what: str) -> str:
+    """``module:qualname`` of ``cls``, refusing classes a restore could not import."""
+    path = _path(cls)
+    if "<locals>" in cls.__qualname__:
+        raise SnapshotError(
+            f"{what} {cls.__qualname__} is defined inside a function, so a snapshot of it could "
+            "never be restored; define it at module level"
+        )
+    try:
+        found = _load(path)
+    except SnapshotError:
+        found = None
+    if found is not cls:
+        raise SnapshotError(
+            f"{what} {path} cannot be imported by that name, so it could not be restored"
+        )
+    return path
+
+
 def _fingerprint(agents: Iterable[Agent]) -> dict[str, list[str]]:
     return {a.id: sorted(t.name for t in a.tools) for a in agents}
 
@@ -45,7 +68,7 @@ def _fingerprint(agents: Iterable[Agent]) -> dict[str, list[str]]:
 def take(session: AgentSession[Any]) -> dict[str, Any]:
     if session._agent is None:
         raise SnapshotError("the session has not started; there is nothing to snapshot")
-    if session._baton.locked() or session._waiters:
+    if session._baton.locked() or session._waiters or session._jobs:
         raise SnapshotError(
             "snapshot() needs a quiet session: await the running turn first (and finish any "
             "AgentTask in progress)"
@@ -57,7 +80,12 @@ def take(session: AgentSession[Any]) -> dict[str, Any]:
     userdata = None
     if session._userdata is not _UNSET:
         ud = session._userdata
-        userdata = {"type": _path(type(ud)), "value": converter.unstructure(ud)}
+        kind = None if ud is None else _importable(type(ud), "the userdata type")
+        userdata = {"type": kind, "value": converter.unstructure(ud)}
+    for agent in agents.values():
+        _importable(type(agent), f"the class of agent {agent.id!r}")
+    if session._entry is not None:
+        _importable(type(session._entry), "the entry agent's class")
     payload = {
         "active": session._agent.id,
         "entry": _path(type(session._entry)) if session._entry is not None else None,
@@ -85,50 +113,137 @@ def take(session: AgentSession[Any]) -> dict[str, Any]:
     return envelope(payload, _fingerprint(agents.values()))
 
 
-def _rebuild(cls: type[Agent], saved: dict[str, Any], agent_id: str) -> Agent:
+@attrs.frozen
+class _SavedAgent:
+    cls: str
+    instructions: str
+    chat_ctx: dict[str, Any]
+
+
+@attrs.frozen
+class _SavedStep:
+    source: Optional[str]  # noqa: UP045 - cattrs structures typing forms on 3.10 too
+    trigger: Optional[str]  # noqa: UP045
+    target: str
+    declared: bool
+    kind: str
+
+
+@attrs.frozen
+class _SavedUserdata:
+    type: Optional[str]  # noqa: UP045 - None for userdata=None
+    value: Any
+
+
+@attrs.frozen
+class _Saved:
+    """The payload of a snapshot, as ``restore`` expects it."""
+
+    active: str
+    entry: Optional[str]  # noqa: UP045
+    userdata: Optional[_SavedUserdata]  # noqa: UP045
+    history: dict[str, Any]
+    agents: dict[str, _SavedAgent]
+    steps: list[_SavedStep]
+    fingerprint: dict[str, list[str]]
+
+
+_reader = cattrs.Converter(forbid_extra_keys=False)
+_reader.register_structure_hook(
+    _SavedAgent,
+    make_dict_structure_fn(_SavedAgent, _reader, cls=override(rename="class")),
+)
+
+
+def _read(snap: dict[str, Any]) -> _Saved:
+    try:
+        saved = _reader.structure(snap, _Saved)
+    except Exception as exc:
+        details = (
+            "; ".join(cattrs.transform_error(exc))
+            if isinstance(exc, cattrs.BaseValidationError)
+            else str(exc)
+        )
+        raise SnapshotError(f"malformed snapshot: {details}") from None
+    if saved.active not in saved.agents:
+        raise SnapshotError(
+            f"malformed snapshot: the active agent {saved.active!r} is not among its agents"
+        )
+    if set(saved.fingerprint) != set(saved.agents):
+        raise SnapshotError(
+            "malformed snapshot: its fingerprint does not list the same agents it saved"
+        )
+    return saved
+
+
+def _rebuild(cls: type[Agent], saved: _SavedAgent, agent_id: str) -> Agent:
     try:
         agent = cls()
     except TypeError:  # the constructor needs arguments: build the base part only
         agent = object.__new__(cls)
-        Agent.__init__(agent, instructions=saved["instructions"], id=agent_id)
+        Agent.__init__(agent, instructions=saved.instructions, id=agent_id)
     agent._id = agent_id
-    agent._instructions = saved["instructions"]
-    agent._chat_ctx = ChatContext.from_dict(saved["chat_ctx"])
+    agent._instructions = saved.instructions
+    agent._chat_ctx = _context(saved.chat_ctx, f"the context of agent {agent_id!r}")
     return agent
+
+
+def _context(data: dict[str, Any], what: str) -> ChatContext:
+    try:
+        return ChatContext.from_dict(data)
+    except Exception as exc:
+        details = (
+            "; ".join(cattrs.transform_error(exc))
+            if isinstance(exc, cattrs.BaseValidationError)
+            else str(exc)
+        )
+        raise SnapshotError(f"malformed snapshot: {what} has an invalid item ({details})") from None
+
+
+def _userdata(saved: _SavedUserdata) -> Any:
+    if saved.type is None:
+        return None
+    kind = _load(saved.type)
+    try:
+        return converter.structure(saved.value, kind)
+    except Exception as exc:
+        raise SnapshotError(
+            f"malformed snapshot: its userdata is not a valid {saved.type} ({exc})"
+        ) from None
 
 
 def restore(
     session_cls: type[AgentSession[Any]], data: Any, **session_kwargs: Any
 ) -> AgentSession[Any]:
-    snap = open_envelope(data)
+    saved = _read(open_envelope(data))
     built: dict[str, Agent] = {}
-    for aid, saved in snap["agents"].items():
-        cls = _load(saved["class"])
+    for aid, agent in saved.agents.items():
+        cls = _load(agent.cls)
         if not (isinstance(cls, type) and issubclass(cls, Agent)):
-            raise SnapshotError(f"{saved['class']} is no longer an Agent class")
-        built[aid] = _rebuild(cls, saved, aid)
-    problems = mismatches(snap["fingerprint"], _fingerprint(built.values()))
+            raise SnapshotError(f"{agent.cls} is no longer an Agent class")
+        built[aid] = _rebuild(cls, agent, aid)
+    problems = mismatches(saved.fingerprint, _fingerprint(built.values()))
     if problems:
         raise SnapshotError("the workflow changed since the snapshot: " + "; ".join(problems))
-    if "userdata" not in session_kwargs and snap.get("userdata"):
-        ud = snap["userdata"]
-        session_kwargs["userdata"] = converter.structure(ud["value"], _load(ud["type"]))
+    if "userdata" not in session_kwargs and saved.userdata is not None:
+        session_kwargs["userdata"] = _userdata(saved.userdata)
+    entry_cls = _load(saved.entry) if saved.entry else type(built[saved.active])
     session = session_cls(**session_kwargs)
     session._resume_from(
-        active=built[snap["active"]],
-        entry_cls=_load(snap["entry"]) if snap.get("entry") else type(built[snap["active"]]),
-        history=ChatContext.from_dict(snap["history"]),
+        active=built[saved.active],
+        entry_cls=entry_cls,
+        history=_context(saved.history, "the history"),
         visited=built,
         steps=[
             Step(
-                s["source"],
-                s["trigger"],
-                s["target"],
-                built.get(s["target"]),
-                s["declared"],
-                s["kind"],
+                s.source,
+                s.trigger,
+                s.target,
+                type(built[s.target]) if s.target in built else None,
+                s.declared,
+                s.kind,
             )
-            for s in snap["steps"]
+            for s in saved.steps
         ],
     )
     return session

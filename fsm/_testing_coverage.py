@@ -73,7 +73,9 @@ class Coverage:
     @property
     def extra(self) -> list[Edge]:
         """Edges taken that the graph does not declare (undeclared handoffs, or new tools)."""
-        return sorted((e for e in self.hits if e not in self.declared), key=_edge_key)
+        return sorted(
+            (e for e in self.hits if e[2] is not None and e not in self.declared), key=_edge_key
+        )
 
     @property
     def ratio(self) -> float:
@@ -97,13 +99,13 @@ class Coverage:
             f"transition coverage: {len(self.covered)}/{len(self.declared)} declared edges "
             f"({self.ratio:.0%}) over {self.conversations} conversations, {self.actions} steps"
         ]
-        for edge in sorted(set(self.declared) | set(self.hits), key=_edge_key):
+        for edge in sorted({*self.declared, *self.extra}, key=_edge_key):
             mark = "x" if self.hits[edge] else " "
             note = "" if edge in self.declared else "  (not declared)"
             lines.append(f"  [{mark}] {format_edge(edge)}  ×{self.hits[edge]}{note}")
         for (agent, tool), counts in sorted(self.outcomes.items()):
             seen = ", ".join(f"{k} {counts[k]}" for k in OUTCOMES if counts[k])
-            lines.append(f"  {agent}.{tool}: {seen}")
+            lines.append(f"  guard outcomes of {agent}.{tool}: {seen}")
         return "\n".join(lines)
 
     def __str__(self) -> str:

@@ -1,0 +1,196 @@
+"""Keep session snapshots in a SQLite file, so a conversation survives a crashed process.
+
+    store = SnapshotStore("calls.db")
+    saver = autosave(session, store, "call-42")   # every awaited run() is saved when it ends
+    ...
+    session = store.restore("call-42", llm=my_llm)   # in the new process; None if unknown
+
+Only the standard library is used (``sqlite3``, ``json``).  A snapshot is taken at a quiet
+point (see ``AgentSession.snapshot``), so :func:`autosave` saves when an awaited ``run()``
+finishes — successfully or not, since a failed turn can still have changed the history.
+Speech scheduled with ``generate_reply()``/``say()``/``update_agent()`` is not a ``run()``:
+call ``saver.save_now()`` after awaiting it.  Each save writes the whole snapshot (its size
+grows with the history; bound it with the session's retention options for very long calls).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Generator
+from typing import Any
+
+from voxfsm.agents.run_result import RunResult
+from voxfsm.agents.session import AgentSession
+
+__all__ = ["Autosave", "SnapshotStore", "autosave"]
+
+log = logging.getLogger("voxfsm.agents")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS snapshots (
+    session_id TEXT PRIMARY KEY,
+    data       TEXT NOT NULL,
+    saved_at   REAL NOT NULL,
+    saves      INTEGER NOT NULL DEFAULT 1
+)
+"""
+
+
+class SnapshotStore:
+    """Snapshots by session id in one SQLite file (created when missing)."""
+
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
+        self.path = os.fspath(path)
+        self._conn: sqlite3.Connection | None = sqlite3.connect(self.path, timeout=timeout)
+        with self._conn:
+            self._conn.execute(_SCHEMA)
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise RuntimeError(f"the snapshot store {self.path!r} is closed")
+        return self._conn
+
+    def save(self, session_id: str, session: AgentSession[Any] | dict[str, Any]) -> None:
+        """Store ``session.snapshot()`` (or already taken snapshot data) under ``session_id``.
+
+        The write is one transaction: a crash leaves the previous snapshot or the new one.
+        Raises ``SnapshotError`` (from ``snapshot()``) when the session is not quiet.
+        """
+        if not isinstance(session_id, str) or not session_id:
+            raise ValueError("session_id must be a non-empty str")
+        data = session.snapshot() if isinstance(session, AgentSession) else session
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        with self._db:
+            self._db.execute(
+                "INSERT INTO snapshots (session_id, data, saved_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(session_id) DO UPDATE SET data = excluded.data, "
+                "saved_at = excluded.saved_at, saves = saves + 1",
+                (session_id, text, time.time()),
+            )
+
+    def load(self, session_id: str) -> dict[str, Any] | None:
+        """The latest snapshot saved under ``session_id``, or ``None``."""
+        row = self._db.execute(
+            "SELECT data FROM snapshots WHERE session_id = ?", (session_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        data: dict[str, Any] = json.loads(row[0])
+        return data
+
+    def restore(self, session_id: str, **session_kwargs: Any) -> AgentSession[Any] | None:
+        """``AgentSession.restore(self.load(session_id), ...)``, or ``None`` when unknown."""
+        data = self.load(session_id)
+        return None if data is None else AgentSession.restore(data, **session_kwargs)
+
+    def delete(self, session_id: str) -> bool:
+        """Forget a session (e.g. when the call ended); True when something was deleted."""
+        with self._db:
+            cur = self._db.execute("DELETE FROM snapshots WHERE session_id = ?", (session_id,))
+        return cur.rowcount > 0
+
+    def session_ids(self) -> list[str]:
+        rows = self._db.execute("SELECT session_id FROM snapshots ORDER BY session_id")
+        return [r[0] for r in rows]
+
+    def saves(self, session_id: str) -> int:
+        """How many times ``session_id`` was saved (0 when unknown)."""
+        row = self._db.execute(
+            "SELECT saves FROM snapshots WHERE session_id = ?", (session_id,)
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> SnapshotStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _SavedRun:
+    """What the patched ``session.run()`` returns: the run's ``RunResult``, saved on await."""
+
+    def __init__(self, result: RunResult[Any], saver: Autosave) -> None:
+        self._result = result
+        self._saver = saver
+
+    def __await__(self) -> Generator[Any, None, RunResult[Any]]:
+        try:
+            result = yield from self._result.__await__()
+        except Exception:
+            # a failed turn may still have changed the history: save, but report the failure
+            try:
+                self._saver.save_if_quiet()
+            except Exception:
+                log.exception("autosave of %r failed", self._saver.session_id)
+            raise
+        self._saver.save_if_quiet()
+        return result
+
+    def __getattr__(self, name: str) -> Any:  # events, expect, done() ... of the RunResult
+        return getattr(self._result, name)
+
+    def __repr__(self) -> str:
+        return f"<autosaved {self._result!r}>"
+
+
+class Autosave:
+    """Saves ``session`` into ``store`` after every awaited ``run()``; see :func:`autosave`."""
+
+    def __init__(self, session: AgentSession[Any], store: SnapshotStore, session_id: str) -> None:
+        self.session = session
+        self.store = store
+        self.session_id = session_id
+        self._run = session.run
+        self.saved = 0
+        self.skipped = 0
+        session.run = self._patched_run  # type: ignore[method-assign]
+
+    def _patched_run(self, *, user_input: str) -> Any:
+        return _SavedRun(self._run(user_input=user_input), self)
+
+    def save_now(self) -> None:
+        """Save the session now (it must be quiet: no turn running or queued)."""
+        self.store.save(self.session_id, self.session)
+        self.saved += 1
+
+    def busy(self) -> bool:
+        """True while a turn (or other session work) is running or queued."""
+        s = self.session
+        return s._baton.locked() or bool(s._waiters) or any(not t.done() for t in s._jobs)
+
+    def save_if_quiet(self) -> bool:
+        """Save unless more work is queued (its own awaited ``run()`` will save); True if saved."""
+        if self.busy():
+            self.skipped += 1
+            return False
+        self.save_now()
+        return True
+
+    def stop(self) -> None:
+        """Stop saving (``session.run`` is the plain method again)."""
+        if self.session.__dict__.get("run") == self._patched_run:
+            del self.session.__dict__["run"]
+
+
+def autosave(session: AgentSession[Any], store: SnapshotStore, session_id: str) -> Autosave:
+    """Save ``session`` under ``session_id`` after each awaited ``run()`` (and now, if started).
+
+    Design: a snapshot needs a quiet session, and the end of an awaited ``run()`` is the
+    natural quiet point (item events fire mid-turn, when a snapshot is refused).  The saved
+    state therefore always reflects whole turns; a crash mid-turn resumes before that turn.
+    """
+    saver = Autosave(session, store, session_id)
+    if session._agent is not None:  # started: save the starting point too
+        saver.save_now()
+    return saver

@@ -1,0 +1,346 @@
+"""Property-test any workflow: hypothesis drives generated conversations through a real session.
+
+Three ways in, all checking the same handoff invariants::
+
+    from voxfsm.fsm.testing import check_workflow, workflow_state_machine
+
+    # 1. a pytest test class (hypothesis runs, shrinks and reports like any stateful test)
+    TestDesk = workflow_state_machine(Desk, userdata_factory=Order).TestCase
+
+    # 2. a function returning a report (what ``voxfsm check APP`` uses)
+    report = check_workflow(Desk, examples=50, steps=20, seed=1)
+    report.raise_on_failure()
+    report.coverage.require(0.8)          # transition coverage threshold
+
+    # 3. replay a shrunk failure (check reports print this as a ready-made test)
+    replay(Desk, [CallTool("to_billing", {}), Say("hi")])
+
+Each generated step is a user turn whose LLM response comes from hypothesis (a
+``ScriptedLLM`` with a callable script): a call of one of the active agent's tools with
+arguments drawn from its JSON schema, valid or not; a call of another agent's tool or of an
+unknown one; plain words; ``session.update_agent()`` to a new agent or back to an earlier
+one; a tool made to raise ``ToolError``/``StopResponse``/another exception; two calls in
+one step; a tool that awaits an ``AgentTask`` completed (or failed) on the next turn.
+
+After every step these must hold (each failure names its rule in brackets):
+
+- ``one-active-agent``/``machine-state``: exactly the current agent is active (plus callers
+  paused on a running AgentTask) and ``session.machine.state == current_agent.id``;
+- ``handoff-records``: one ``AgentHandoff`` per activation, chained, the first from ``None``;
+- ``hooks``: ``on_enter`` once per start or re-entry (not on an AgentTask resume),
+  ``on_exit`` once per exit, in that order (hooks are wrapped on the *instances* only);
+- ``only-active-tools``: a tool body only runs while its agent is the active one;
+- ``userdata``: the userdata object is never replaced, and keys / attributes it started
+  with never disappear;
+- ``fresh-context``: an agent constructed without ``chat_ctx`` holds only its instructions;
+- ``call-output``: every function call has exactly one output (or awaits a running task);
+- ``history-grows``: ``session.history`` only ever appends;
+- ``undeclared-handoff``: every tool handoff is declared (``handoff=`` or return annotation);
+- ``refused-call``/``double-handoff``/``tool-outcome``/``task-return``: the outcome table of
+  the API (unknown, foreign or invalid calls give an error and run nothing, ...);
+- ``handoff-loop``/``deadlock``: a step activates at most ``max_activations`` agents and
+  finishes within ``step_timeout`` seconds;
+- ``invariant:NAME``: your own ``invariants``, callables ``fn(session)`` that raise
+  ``AssertionError`` or return ``False`` when violated.
+
+This module loads no agent code on import; the machinery is imported when first used.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ._testing_actions import (
+    Action,
+    CallParallel,
+    CallTool,
+    Say,
+    TaskRoundTrip,
+    ToolRaises,
+    UpdateAgent,
+)
+from ._testing_coverage import Coverage, format_edge
+from ._testing_report import Failure, WorkflowReport, conversation, regression_test
+
+if TYPE_CHECKING:
+    from ._testing_driver import DriverConfig
+    from ._testing_machine import WorkflowMachine
+    from .graph import WorkflowGraph
+
+__all__ = [
+    "Action",
+    "CallParallel",
+    "CallTool",
+    "Coverage",
+    "Failure",
+    "Say",
+    "TaskRoundTrip",
+    "ToolRaises",
+    "UpdateAgent",
+    "WorkflowReport",
+    "check_workflow",
+    "declared_edges",
+    "format_edge",
+    "replay",
+    "workflow_state_machine",
+]
+
+Invariant = Callable[[Any], Any]
+
+
+def declared_edges(graph: WorkflowGraph) -> frozenset[tuple[str, str, str | None]]:
+    """Edges coverage counts: each declared handoff, and a stay edge per non-handoff tool."""
+    edges: set[tuple[str, str, str | None]] = set()
+    for state in graph.states:
+        for tool in state.tools:
+            if not tool.hands_off:
+                edges.add((state.id, tool.name, None))
+    for edge in graph.edges:
+        if edge.declared and edge.tool is not None and edge.kind in ("handoff", "task"):
+            edges.add((edge.source, edge.tool, edge.target))
+    return frozenset(edges)
+
+
+def _config(
+    entry: Any,
+    session_factory: Callable[[], Any] | None,
+    userdata_factory: Callable[[], Any] | None,
+    invariants: Iterable[Invariant],
+    max_activations: int,
+    step_timeout: float,
+) -> DriverConfig:
+    from voxfsm.agents import Agent
+
+    from ._testing_driver import DriverConfig
+    from .graph import build_graph
+
+    described: Any = entry
+    if not (isinstance(entry, Agent) or (isinstance(entry, type) and issubclass(entry, Agent))):
+        if not callable(entry):
+            raise TypeError(
+                f"entry must be an Agent class, an Agent instance or a zero-argument factory "
+                f"returning one, got {entry!r}"
+            )
+        described = entry()  # a factory: building one is the only way to see what it makes
+    graph = build_graph(described)
+    classes = {s.id: s.cls for s in graph.states}
+    return DriverConfig(
+        entry=entry,
+        session_factory=session_factory,
+        userdata_factory=userdata_factory,
+        invariants=tuple(invariants),
+        classes=classes,
+        declared=declared_edges(graph),
+        max_activations=max_activations,
+        step_timeout=step_timeout,
+    )
+
+
+def workflow_state_machine(
+    entry: Any,
+    *,
+    session_factory: Callable[[], Any] | None = None,
+    userdata_factory: Callable[[], Any] | None = None,
+    invariants: Iterable[Invariant] = (),
+    max_examples: int = 100,
+    steps: int = 30,
+    max_activations: int = 20,
+    step_timeout: float = 10.0,
+    name: str | None = None,
+) -> type[WorkflowMachine]:
+    """A hypothesis ``RuleBasedStateMachine`` class that property-tests the workflow.
+
+    ``entry`` is the first agent: an ``Agent`` subclass, an instance (reused by every
+    conversation, so prefer a class or a factory) or a zero-argument factory.
+    ``session_factory()`` returns an unstarted ``AgentSession`` (its LLM is replaced by the
+    generated choices); ``userdata_factory()`` gives each conversation fresh userdata.
+    ``invariants`` are ``fn(session)`` callables checked after every step.
+
+    ``Machine.TestCase`` is a ``unittest.TestCase`` pytest collects (``max_examples`` and
+    ``steps`` set its settings); ``Machine.coverage`` accumulates transition coverage over
+    every conversation the class ran.
+    """
+    from hypothesis import HealthCheck, settings
+
+    from ._testing_machine import WorkflowMachine
+
+    config = _config(
+        entry, session_factory, userdata_factory, invariants, max_activations, step_timeout
+    )
+    label = name or f"{_name_of(entry)}Workflow"
+    machine: type[WorkflowMachine] = type(
+        label,
+        (WorkflowMachine,),
+        {"config": config, "coverage": Coverage(entry=entry, declared=config.declared)},
+    )
+    machine.TestCase.settings = settings(  # type: ignore[misc]
+        max_examples=max_examples,
+        stateful_step_count=steps,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    return machine
+
+
+def check_workflow(
+    entry: Any,
+    *,
+    session_factory: Callable[[], Any] | None = None,
+    userdata_factory: Callable[[], Any] | None = None,
+    invariants: Iterable[Invariant] = (),
+    examples: int = 100,
+    steps: int = 30,
+    seed: int | None = None,
+    max_activations: int = 20,
+    step_timeout: float = 10.0,
+    progress: Callable[[int], None] | None = None,
+    entry_import: str | None = None,
+    entry_expr: str | None = None,
+    replay_kwargs: str | None = None,
+) -> WorkflowReport:
+    """Run ``examples`` generated conversations of up to ``steps`` steps; return a report.
+
+    On a failure hypothesis shrinks it first; the report's ``failure`` holds the smallest
+    step list, shown as a conversation and as a regression test (``entry_import``,
+    ``entry_expr`` and ``replay_kwargs`` say how that test gets the entry and factories;
+    they default to importing the entry by its module and name).  ``progress(n)`` is
+    called after every conversation (shrinking included).  ``seed`` makes a run repeatable.
+    """
+    import hypothesis
+    from hypothesis import HealthCheck, settings
+    from hypothesis.stateful import run_state_machine_as_test
+
+    invariants = tuple(invariants)
+    machine = workflow_state_machine(
+        entry,
+        session_factory=session_factory,
+        userdata_factory=userdata_factory,
+        invariants=invariants,
+        max_activations=max_activations,
+        step_timeout=step_timeout,
+    )
+    coverage = machine.coverage
+    if progress is not None:
+        callback = progress
+        machine.on_conversation = staticmethod(lambda _driver: callback(coverage.conversations))
+    if seed is not None:
+        hypothesis.seed(seed)(machine)
+    run_settings = settings(
+        max_examples=examples,
+        stateful_step_count=steps,
+        deadline=None,
+        database=None,
+        print_blob=False,
+        suppress_health_check=list(HealthCheck),
+    )
+    started = time.perf_counter()
+    failure: Failure | None = None
+    try:
+        run_state_machine_as_test(machine, settings=run_settings)
+    except Exception as exc:
+        failure = _failure(machine, exc, entry, invariants, entry_import, entry_expr, replay_kwargs)
+    return WorkflowReport(
+        coverage=coverage,
+        failure=failure,
+        examples=coverage.conversations,
+        steps=coverage.actions,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def replay(
+    entry: Any,
+    steps: Sequence[Action],
+    *,
+    session_factory: Callable[[], Any] | None = None,
+    userdata_factory: Callable[[], Any] | None = None,
+    invariants: Iterable[Invariant] = (),
+    max_activations: int = 20,
+    step_timeout: float = 10.0,
+) -> Any:
+    """Run ``steps`` on a fresh session, checking every invariant; returns the closed session.
+
+    Raises ``AssertionError`` (a ``WorkflowFailure`` naming the rule) on the first violation.
+    """
+    from ._testing_driver import Driver
+
+    config = _config(
+        entry, session_factory, userdata_factory, invariants, max_activations, step_timeout
+    )
+    driver = Driver(config)
+    driver.start()
+    try:
+        driver.check()
+        for step in steps:
+            driver.perform(step)
+            driver.check()
+        driver.close()
+    finally:
+        driver.dispose()
+    return driver.session
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _name_of(entry: Any) -> str:
+    if isinstance(entry, type):
+        return entry.__name__
+    return type(entry).__name__ if not callable(entry) or hasattr(entry, "id") else "Entry"
+
+
+def _importable(obj: Any) -> tuple[str, str] | None:
+    module = getattr(obj, "__module__", None)
+    qualname = getattr(obj, "__qualname__", None)
+    if not module or not qualname or "<" in qualname or module == "__main__":
+        return None
+    return module, qualname
+
+
+def _failure(
+    machine: type[WorkflowMachine],
+    exc: BaseException,
+    entry: Any,
+    invariants: Sequence[Invariant],
+    entry_import: str | None,
+    entry_expr: str | None,
+    replay_kwargs: str | None,
+) -> Failure:
+    from ._testing_driver import WorkflowFailure
+
+    driver = machine.last_driver
+    check = exc.check if isinstance(exc, WorkflowFailure) else "crash"
+    message = exc.message if isinstance(exc, WorkflowFailure) else f"{type(exc).__name__}: {exc}"
+    actions = tuple(driver.actions) if driver is not None else ()
+    history = list(driver.session.history.items) if driver and driver.session else []
+    marks = list(driver.marks) if driver is not None else []
+    if entry_expr is None:
+        found = _importable(entry)
+        if found is not None:
+            entry_import = f"from {found[0]} import {found[1].split('.')[0]}"
+            entry_expr = found[1]
+        else:
+            entry_import, entry_expr = "# import your entry agent here", "ENTRY"
+    if replay_kwargs is None:
+        names = [_importable(f) for f in invariants]
+        if names and all(names):
+            entry_import = (entry_import or "") + "".join(
+                f"\nfrom {m} import {q}" for m, q in names if q  # type: ignore[misc]
+            )
+            replay_kwargs = f"invariants=[{', '.join(q for _, q in names)}]"  # type: ignore[misc]
+        elif names:
+            replay_kwargs = "invariants=[...],  # the invariants you checked"
+    return Failure(
+        check=check,
+        message=message,
+        steps=actions,
+        conversation=conversation(actions, history, marks),
+        regression_test=regression_test(
+            actions,
+            entry_import=entry_import or "",
+            entry_expr=entry_expr,
+            replay_kwargs=replay_kwargs or "",
+        ),
+    )
