@@ -150,6 +150,19 @@ class AgentSession(Generic[T]):
     def agent_state(self) -> str:
         return self._agent_state
 
+    def update_options(
+        self,
+        *,
+        llm: Any = plugins.NOT_GIVEN,
+        stt: Any = plugins.NOT_GIVEN,
+        tts: Any = plugins.NOT_GIVEN,
+        vad: Any = plugins.NOT_GIVEN,
+    ) -> None:
+        """Replace session-level plugins (agents' own overrides still win while they are active)."""
+        for kind, value in (("llm", llm), ("stt", stt), ("tts", tts), ("vad", vad)):
+            if value is not plugins.NOT_GIVEN:
+                setattr(self, f"_{kind}", plugins.resolve(kind, value))
+
     def effective_plugin(self, kind: str, agent: Agent | None = None) -> Any:
         """The llm/stt/tts/vad in force for ``agent`` (default: the current one)."""
         agent = agent or self._agent

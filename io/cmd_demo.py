@@ -36,7 +36,7 @@ async def _call(app_spec: str, out: Path, llm_url: str | None, model: str | None
     if llm_url:
         from voxfsm.agents.llm import OpenAILLM
 
-        session._llm = OpenAILLM(base_url=llm_url, model=model)
+        session.update_options(llm=OpenAILLM(base_url=llm_url, model=model))
         console.print(f"LLM: {model or '(server default)'} at {llm_url}")
     else:
         console.print(

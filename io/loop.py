@@ -1,0 +1,368 @@
+"""The voice loop: audio in → VAD/endpointing → STT → ``AgentSession`` turn → TTS → audio out.
+
+``VoiceLoop`` drives a session by voice. It installs itself as ``session.output`` so every
+assistant reply streams through :meth:`VoiceLoop.speak`, sentence by sentence (the first
+sentence plays while the LLM is still writing the rest), and it listens the whole time so
+the user can cut in: speech during playout stops the audio within one frame and calls
+``session.interrupt()``. Per-turn latencies go out as ``metrics_collected`` events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import re
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+import attrs
+import numpy as np
+
+from voxfsm.agents import (
+    Agent,
+    AgentSession,
+    ErrorEvent,
+    MetricsEvent,
+    PlayoutResult,
+    UserInputTranscribedEvent,
+    UserStateChangedEvent,
+)
+from voxfsm.io.audio import AudioSink, AudioSource, Frame
+from voxfsm.io.vad import Endpointer, EndpointEvent, WebRtcVAD
+
+__all__ = ["TurnMetrics", "VoiceLoop"]
+
+logger = logging.getLogger(__name__)
+
+# a sentence ends at . ! ? ; or : followed by whitespace, or at a line break
+_SENTENCE_END = re.compile(r"(?<=[.!?;:…])\s+|\n+")
+
+
+def split_sentences(buffer: str) -> tuple[list[str], str]:
+    """Complete sentences in ``buffer`` and the unfinished rest."""
+    parts = _SENTENCE_END.split(buffer)
+    done = [p.strip() for p in parts[:-1] if p.strip()]
+    return done, parts[-1]
+
+
+def _spoken_part(sentence: str, fraction: float) -> str:
+    """The words of ``sentence`` heard before a cut at ``fraction`` of its audio."""
+    words = sentence.split()
+    return " ".join(words[: int(len(words) * fraction)])
+
+
+@attrs.define
+class TurnMetrics:
+    """Milliseconds from the (estimated) end of the user's speech to each stage of a turn."""
+
+    speech_end: float = attrs.field(repr=False)
+    """Loop time when the user stopped speaking (endpoint time minus trailing silence)."""
+    values: dict[str, float] = attrs.Factory(dict)
+
+    def mark(self, stage: str, now: float) -> None:
+        self.values.setdefault(f"{stage}_ms", round((now - self.speech_end) * 1000, 1))
+
+
+class VoiceLoop:
+    """Runs ``session`` on ``source``/``sink`` until the source ends (or the task is cancelled).
+
+    ``stt``/``tts``/``vad`` fill in for plugins the session leaves unset (``None``); an agent's
+    own override (``Agent(stt=...)``) wins while that agent is active. Without any VAD the
+    built-in :class:`WebRtcVAD` is used. ``min_interruption_ms`` of user speech during playout
+    counts as a barge-in (shorter sounds, e.g. a cough, do not cut the agent off).
+
+    There is no echo cancellation here: on a laptop whose microphone hears its own speakers,
+    the agent would interrupt itself. Use a headset, or let the sound server cancel the echo
+    (PulseAudio/PipeWire: ``pactl load-module module-echo-cancel``, then pick the
+    ``echo-cancel`` devices with ``--input-device``/``--output-device``).
+    """
+
+    def __init__(
+        self,
+        session: AgentSession[Any],
+        *,
+        source: AudioSource,
+        sink: AudioSink,
+        stt: Any = None,
+        tts: Any = None,
+        vad: Any = None,
+        min_speech_ms: int = 100,
+        end_silence_ms: int = 600,
+        preroll_ms: int = 300,
+        min_interruption_ms: int = 300,
+    ) -> None:
+        self.session = session
+        self.source = source
+        self.sink = sink
+        self._defaults = {"stt": stt, "tts": tts, "vad": vad}
+        self._endpointing = {
+            "min_speech_ms": min_speech_ms,
+            "end_silence_ms": end_silence_ms,
+            "preroll_ms": preroll_ms,
+        }
+        self.min_interruption_ms = min_interruption_ms
+        self._endpointer: Endpointer | None = None
+        self._streams: dict[int, tuple[Any, Any]] = {}  # id(stt) -> (stt, its session stream)
+        # audio and end-of-utterance markers for the STT worker, in arrival order
+        self._stt_items: collections.deque[bytes | asyncio.Future[str]] = collections.deque()
+        self._stt_wake = asyncio.Event()
+        self._finals: list[str] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._metrics: TurnMetrics | None = None
+        self._speaking = False
+        self._barged_in = False
+        self._synth: asyncio.Task[None] | None = None
+        self.level_dbfs = -96.0
+        """Loudness of the latest input frame (for level meters)."""
+        self.user_speaking = False
+        self.agent_speaking = False
+
+    # ------------------------------------------------------------------ plugins
+
+    def plugin(self, kind: str, agent: Agent | None = None) -> Any:
+        """The stt/tts/vad in force for ``agent``: its own, the session's, else the loop's."""
+        try:
+            found = self.session.effective_plugin(kind, agent)
+        except RuntimeError:
+            found = None
+        if found is None and getattr(self.session, kind) is None:
+            found = self._defaults[kind]
+        if found is None and kind == "vad":
+            found = self._defaults["vad"] = WebRtcVAD()
+        return found
+
+    def _current_agent(self) -> Agent | None:
+        try:
+            return self.session.current_agent
+        except RuntimeError:
+            return None
+
+    def _endpointer_for(self, agent: Agent | None) -> Endpointer:
+        vad = self.plugin("vad", agent)
+        ep = self._endpointer
+        # a handoff may switch VADs; never swap in the middle of an utterance
+        if ep is None or (ep.vad is not vad and not ep.in_speech):
+            ep = self._endpointer = Endpointer(vad, **self._endpointing)
+        return ep
+
+    # ------------------------------------------------------------------ running
+
+    async def run(self, agent: Agent | None = None) -> None:
+        """Start the session (with ``agent``, unless already started) and converse until the
+        source ends; then finish pending turns and playout."""
+        self.session.output = self
+        stt_worker = self._spawn(self._stt_worker())
+        listener = self._spawn(self._listen())
+        try:
+            if agent is not None or self._current_agent() is None:
+                await self.session.start(agent)
+            await listener
+            while pending := [t for t in self._tasks if t is not stt_worker and not t.done()]:
+                await asyncio.gather(*pending, return_exceptions=True)
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            for _, stream in self._streams.values():
+                await asyncio.to_thread(stream.close)
+            self._streams.clear()
+            if self.session.output is self:
+                self.session.output = None
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _listen(self) -> None:
+        async for frame in self.source:
+            self._on_frame(frame)
+        ep = self._endpointer
+        if ep is not None and (event := ep.flush()) is not None:
+            self._on_event(event)
+
+    def _on_frame(self, frame: Frame) -> None:
+        rms = float(np.sqrt(np.mean(np.square(frame, dtype=np.float64))))
+        self.level_dbfs = 20 * np.log10(max(rms, 1.0) / 32768)
+        ep = self._endpointer_for(self._current_agent())
+        was_open = ep.in_speech
+        event = ep.push(frame)
+        if was_open and ep.in_speech:
+            self._to_stt(frame.tobytes())
+        if event is not None:
+            self._on_event(event)
+        if self._speaking and ep.speech_ms >= self.min_interruption_ms:
+            self._barge_in()
+
+    def _on_event(self, event: EndpointEvent) -> None:
+        loop = asyncio.get_running_loop()
+        if event.type == "speech_started":
+            self._set_user_state("speaking")
+            self._to_stt(event.pcm)
+            return
+        self._set_user_state("listening")
+        metrics = TurnMetrics(loop.time() - event.trailing_silence_ms / 1000)
+        metrics.mark("endpoint", loop.time())
+        done: asyncio.Future[str] = loop.create_future()
+        self._to_stt(done)
+        self._spawn(self._user_turn(done, metrics))
+
+    def _set_user_state(self, state: Literal["speaking", "listening"]) -> None:
+        old: Literal["speaking", "listening"] = "speaking" if self.user_speaking else "listening"
+        self.user_speaking = state == "speaking"
+        if old != state:
+            self.session.emit("user_state_changed", UserStateChangedEvent(old, state))
+
+    # ------------------------------------------------------------------ recognition
+
+    def _to_stt(self, item: bytes | asyncio.Future[str]) -> None:
+        self._stt_items.append(item)
+        self._stt_wake.set()
+
+    async def _stream(self) -> Any:
+        stt = self.plugin("stt", self._current_agent())
+        if stt is None:
+            return None
+        if id(stt) not in self._streams:
+            # opening a stream may load the model: seconds of blocking work
+            self._streams[id(stt)] = (stt, await asyncio.to_thread(stt.stream))
+        return self._streams[id(stt)][1]
+
+    async def _stt_worker(self) -> None:
+        """Feed audio to the STT in order, off the event loop; resolve each utterance's future."""
+        items = self._stt_items
+        while True:
+            await self._stt_wake.wait()
+            self._stt_wake.clear()
+            while items:
+                if isinstance(items[0], asyncio.Future):
+                    await self._finish_utterance(items.popleft())  # type: ignore[arg-type]
+                    continue
+                # everything that piled up while the last call ran: one thread hop per batch
+                chunks: list[bytes] = []
+                while items and isinstance(items[0], bytes):
+                    chunks.append(items.popleft())  # type: ignore[arg-type]
+                await self._accept(b"".join(chunks))
+
+    async def _accept(self, pcm: bytes) -> None:
+        try:
+            stream = await self._stream()
+            result = None if stream is None else await asyncio.to_thread(stream.accept, pcm)
+        except Exception as exc:
+            logger.exception("speech recognition failed")
+            self.session.emit("error", ErrorEvent(exc, "stt"))
+            return
+        if result is None or not result.text:
+            return
+        if not result.is_final:
+            self.session.emit(
+                "user_input_transcribed", UserInputTranscribedEvent(result.text, False)
+            )
+            return
+        # the engine heard the end of the sentence: endpoint now, not after the silence
+        self._finals.append(result.text)
+        ep = self._endpointer
+        if ep is not None and (event := ep.end_of_utterance()) is not None:
+            self._on_event(event)
+
+    async def _finish_utterance(self, done: asyncio.Future[str]) -> None:
+        try:
+            stream = await self._stream()
+            tail = (await asyncio.to_thread(stream.finish)).text if stream is not None else ""
+        except Exception as exc:  # a broken recognizer must not kill the loop
+            logger.exception("speech recognition failed")
+            self.session.emit("error", ErrorEvent(exc, "stt"))
+            tail = ""
+        text = " ".join(t for t in [*self._finals, tail] if t.strip())
+        self._finals.clear()
+        done.set_result(text)
+
+    async def _user_turn(self, done: asyncio.Future[str], metrics: TurnMetrics) -> None:
+        text = await done
+        loop = asyncio.get_running_loop()
+        metrics.mark("stt_final", loop.time())
+        if not text.strip():
+            logger.info("utterance with no words recognised; ignored")
+            return
+        self.session.emit("user_input_transcribed", UserInputTranscribedEvent(text, True))
+        self._metrics = metrics
+        try:
+            await self.session.run(user_input=text)
+        except Exception as exc:
+            logger.error("turn failed: %s", exc)
+            self.session.emit("error", ErrorEvent(exc, "voice_loop"))
+        finally:
+            metrics.mark("turn_done", loop.time())
+            if self._metrics is metrics:
+                self._metrics = None
+            self.session.emit("metrics_collected", MetricsEvent("voice_turn", metrics.values))
+            logger.info(
+                "turn latencies (ms after end of speech): %s",
+                ", ".join(f"{k[:-3]}={v:.0f}" for k, v in metrics.values.items()),
+            )
+
+    # ------------------------------------------------------------------ speaking
+
+    def _barge_in(self) -> None:
+        speech = self.session.current_speech
+        if self._barged_in or (speech is not None and not speech.allow_interruptions):
+            return
+        self._barged_in = True
+        logger.info("barge-in: the user spoke over the agent")
+        self.sink.stop()
+        if self._synth is not None:
+            self._synth.cancel()
+        self.session.interrupt()
+
+    async def speak(self, text: AsyncIterator[str], *, agent: Agent) -> PlayoutResult:
+        """Say ``text`` as it streams in, sentence by sentence; stop early on barge-in."""
+        tts = self.plugin("tts", agent)
+        if tts is None:  # speech disabled for this agent: the reply is text only
+            return PlayoutResult("".join([piece async for piece in text]))
+        loop = asyncio.get_running_loop()
+        metrics = self._metrics
+        received: list[str] = []
+        clips: asyncio.Queue[tuple[str, Any] | None] = asyncio.Queue()
+
+        async def synthesize() -> None:
+            buffer = ""
+            try:
+                async for piece in text:
+                    if metrics is not None:
+                        metrics.mark("llm_first_token", loop.time())
+                    received.append(piece)
+                    sentences, buffer = split_sentences(buffer + piece)
+                    for sentence in sentences:
+                        await clips.put((sentence, await tts.synthesize(sentence)))
+                if buffer.strip():
+                    await clips.put((buffer.strip(), await tts.synthesize(buffer.strip())))
+            finally:
+                clips.put_nowait(None)
+
+        self._barged_in = False
+        self._speaking = self.agent_speaking = True
+        self._synth = asyncio.create_task(synthesize())
+        spoken: list[str] = []
+        try:
+            while not self._barged_in and (item := await clips.get()) is not None:
+                sentence, clip = item
+                if metrics is not None:
+                    metrics.mark("tts_first_audio", loop.time())
+                played = await self.sink.play(clip)
+                if self._barged_in or played < len(clip.samples):
+                    spoken.append(_spoken_part(sentence, played / max(1, len(clip.samples))))
+                    break
+                spoken.append(sentence)
+        finally:
+            self._speaking = self.agent_speaking = False
+            synth, self._synth = self._synth, None
+            if not synth.done():
+                synth.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await synth
+        if self._barged_in:
+            return PlayoutResult(" ".join(s for s in spoken if s), interrupted=True)
+        return PlayoutResult("".join(received))
