@@ -169,13 +169,9 @@ class Agent:
         items: list[Any] = [self._instructions_item()]
         if source is not None:
             # handoff records belong to session history, never to an agent's context
-            kept = source.copy(tools=tools, exclude_handoff=True)._items
-            # the source's own instructions item is normally first; drop it wherever it is
-            if kept and kept[0].id == INSTRUCTIONS_ID:
-                kept = kept[1:]
-            if any(it.id == INSTRUCTIONS_ID for it in kept):
-                kept = [it for it in kept if it.id != INSTRUCTIONS_ID]
-            items.extend(kept)
+            # the source's instructions item gives way to this agent's own
+            kept = source.copy(tools=tools, exclude_handoff=True, _skip_id=INSTRUCTIONS_ID)
+            items.extend(kept._items)
         return ChatContext(items)
 
     def __repr__(self) -> str:

@@ -214,6 +214,7 @@ class ChatContext:
         exclude_handoff: bool = False,
         exclude_empty_message: bool = False,
         tools: Iterable[Any] | None = None,
+        _skip_id: str | None = None,
     ) -> ChatContext:
         """A new mutable context sharing these items (ids and stamps kept)."""
         items = self._items
@@ -224,6 +225,7 @@ class ChatContext:
             or exclude_handoff
             or exclude_empty_message
             or names is not None
+            or _skip_id is not None
         ):
             return ChatContext(items)
         # one pass with cheap type tests: handoffs copy whole histories, so this is hot
@@ -237,6 +239,8 @@ class ChatContext:
             elif kind is AgentHandoff:
                 if exclude_handoff:
                     continue
+            elif it.id == _skip_id:
+                continue
             elif (exclude_instructions and it.role in _SYSTEM_ROLES) or (  # type: ignore[union-attr]
                 exclude_empty_message and not it.text_content  # type: ignore[union-attr]
             ):

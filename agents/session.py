@@ -322,6 +322,11 @@ class AgentSession(Generic[T]):
         if not isinstance(user_input, str):
             raise TypeError(f"user_input must be a str, got {type(user_input).__name__}")
         self.current_agent  # noqa: B018 - raises a clear error before start()
+        if self._nested_scope() is not None:
+            raise RuntimeError(
+                "run() cannot be called from inside a tool or an agent hook: the turn in "
+                "progress would wait for itself; use session.generate_reply(user_input=...)"
+            )
         result: RunResult[Any] = RunResult()
         self._spawn(lambda scope: self._turns.user_turn(scope, user_input), result)
         return result

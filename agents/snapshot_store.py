@@ -130,11 +130,11 @@ class _SavedRun:
         except Exception:
             # a failed turn may still have changed the history: save, but report the failure
             try:
-                self._saver.save_if_quiet()
+                self._saver._after_run()
             except Exception:
                 log.exception("autosave of %r failed", self._saver.session_id)
             raise
-        self._saver.save_if_quiet()
+        self._saver._after_run()
         return result
 
     def __getattr__(self, name: str) -> Any:  # events, expect, done() ... of the RunResult
@@ -147,13 +147,20 @@ class _SavedRun:
 class Autosave:
     """Saves ``session`` into ``store`` after every awaited ``run()``; see :func:`autosave`."""
 
-    def __init__(self, session: AgentSession[Any], store: SnapshotStore, session_id: str) -> None:
+    def __init__(
+        self, session: AgentSession[Any], store: SnapshotStore, session_id: str, every: int = 1
+    ) -> None:
+        if every < 1:
+            raise ValueError("every must be at least 1")
         self.session = session
         self.store = store
         self.session_id = session_id
+        self.every = every
+        self.runs = 0
         self._run = session.run
         self.saved = 0
         self.skipped = 0
+        self._pending = False
         session.run = self._patched_run  # type: ignore[method-assign]
 
     def _patched_run(self, *, user_input: str) -> Any:
@@ -169,12 +176,19 @@ class Autosave:
         s = self.session
         return s._baton.locked() or bool(s._waiters) or any(not t.done() for t in s._jobs)
 
+    def _after_run(self) -> bool:
+        self.runs += 1
+        due = self._pending or self.runs % self.every == 0
+        return due and self.save_if_quiet()
+
     def save_if_quiet(self) -> bool:
-        """Save unless more work is queued (its own awaited ``run()`` will save); True if saved."""
+        """Save unless more work is queued (the next awaited ``run()`` saves); True if saved."""
         if self.busy():
             self.skipped += 1
+            self._pending = True
             return False
         self.save_now()
+        self._pending = False
         return True
 
     def stop(self) -> None:
@@ -183,14 +197,19 @@ class Autosave:
             del self.session.__dict__["run"]
 
 
-def autosave(session: AgentSession[Any], store: SnapshotStore, session_id: str) -> Autosave:
+def autosave(
+    session: AgentSession[Any], store: SnapshotStore, session_id: str, *, every: int = 1
+) -> Autosave:
     """Save ``session`` under ``session_id`` after each awaited ``run()`` (and now, if started).
+
+    ``every=N`` saves after every N-th run only: each save writes the whole snapshot, which
+    costs more as the history grows (a crash then loses up to N-1 turns).
 
     Design: a snapshot needs a quiet session, and the end of an awaited ``run()`` is the
     natural quiet point (item events fire mid-turn, when a snapshot is refused).  The saved
     state therefore always reflects whole turns; a crash mid-turn resumes before that turn.
     """
-    saver = Autosave(session, store, session_id)
+    saver = Autosave(session, store, session_id, every)
     if session._agent is not None:  # started: save the starting point too
         saver.save_now()
     return saver

@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""Long calls and many calls: does per-turn cost or memory grow with history length?
+
+Phase ``long``: one session of the bench/turns.py scenario driven for --turns turns; per
+--bucket turns prints mean and p99 latency, RSS and history/context length.  Phase ``many``
+(fresh child process): --sessions sessions started together and driven through one 4-turn
+cycle concurrently; RSS per session.  ``--profile`` adds the top functions (cumulative) of
+the first and last bucket, to find what grows.  Prints one JSON object.
+
+    python bench/long_run.py                      # 10,000 turns, 1,000 sessions
+    python bench/long_run.py --turns 2000 --sessions 100 --profile
+    python bench/long_run.py --max-history 200    # with the session's retention option
+    python bench/long_run.py --turns 2000 --autosave   # SnapshotStore save after every turn
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import gc
+import io
+import json
+import pstats
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import turns as T  # the scenario: agents, script, turn inputs
+
+from voxfsm.agents import AgentSession
+from voxfsm.agents.snapshot_store import SnapshotStore, autosave
+
+
+def _profile_top(prof: cProfile.Profile, n: int = 12) -> list[str]:
+    out = io.StringIO()
+    stats = pstats.Stats(prof, stream=out)
+    stats.sort_stats("tottime").print_stats(n)
+    lines = [ln.strip() for ln in out.getvalue().splitlines()]
+    start = next((i for i, ln in enumerate(lines) if ln.startswith("ncalls")), 0)
+    return [ln for ln in lines[start + 1 :] if ln][:n]
+
+
+async def phase_long(
+    turns: int,
+    bucket: int,
+    profile: bool,
+    max_history: int | None,
+    max_context: int | None,
+    autosave_to: str | None = None,
+) -> dict[str, Any]:
+    session = AgentSession[T.Userdata](
+        llm=T.make_llm(),
+        userdata=T.Userdata(),
+        max_history_items=max_history,
+        max_context_items=max_context,
+    )
+    await session.start(T.CustomerServiceAgent())
+    for i in range(T.WARMUP):
+        await session.run(user_input=T.turn_input(i)[0])
+    if autosave_to is not None:  # every awaited run() below also saves to SQLite
+        autosave(session, SnapshotStore(autosave_to), "long")
+    gc.collect()
+    rss_start = T.rss_kb()
+    buckets: list[dict[str, Any]] = []
+    profiles: dict[str, list[str]] = {}
+    bad = 0
+    lat: list[float] = []
+    n_buckets = max(1, turns // bucket)
+    t_all = time.perf_counter()
+    for b in range(n_buckets):
+        prof = cProfile.Profile() if profile and b in (0, n_buckets - 1) else None
+        lat = []
+        if prof is not None:
+            prof.enable()
+        for j in range(bucket):
+            i = T.WARMUP + b * bucket + j
+            text, kind = T.turn_input(i)
+            t = time.perf_counter()
+            r = await session.run(user_input=text)
+            lat.append(time.perf_counter() - t)
+            bad += not T.check(kind, r)
+        if prof is not None:
+            prof.disable()
+            profiles["first_bucket" if b == 0 else "last_bucket"] = _profile_top(prof)
+        s = sorted(lat)
+        buckets.append(
+            {
+                "turns_done": (b + 1) * bucket,
+                "lat_mean_ms": T.ms(statistics.fmean(lat)),
+                "lat_p50_ms": T.ms(T.pct(s, 50)),
+                "lat_p99_ms": T.ms(T.pct(s, 99)),
+                "rss_mb": round(T.rss_kb() / 1024, 1),
+                "history_items": len(session.history.items),
+                "active_context_items": len(session.current_agent.chat_ctx.items),
+            }
+        )
+    wall = time.perf_counter() - t_all
+    gc.collect()
+    first, last = buckets[0], buckets[-1]
+    out: dict[str, Any] = {
+        "turns": n_buckets * bucket,
+        "bucket": bucket,
+        "max_history_items": max_history,
+        "max_context_items": max_context,
+        "autosave": autosave_to is not None,
+        "wall_s": round(wall, 2),
+        "turns_per_s": round(n_buckets * bucket / wall, 1),
+        "bad_turns": bad,
+        "rss_start_mb": round(rss_start / 1024, 1),
+        "rss_end_mb": round(T.rss_kb() / 1024, 1),
+        "rss_growth_kb_per_1000_turns": round(
+            (T.rss_kb() - rss_start) / (n_buckets * bucket) * 1000, 1
+        ),
+        "history_items_end": last["history_items"],
+        "lat_mean_growth_last_over_first": round(last["lat_mean_ms"] / first["lat_mean_ms"], 2),
+        "buckets": buckets,
+        "names_recorded": session.userdata.names_recorded,
+    }
+    # persisting a long call: one snapshot, and one save through SnapshotStore (SQLite)
+    t = time.perf_counter()
+    data = session.snapshot()
+    out["snapshot_ms"] = T.ms(time.perf_counter() - t)
+    out["snapshot_json_kb"] = round(len(json.dumps(data)) / 1024, 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SnapshotStore(Path(tmp) / "long.db")
+        t = time.perf_counter()
+        store.save("long", data)
+        out["store_save_ms"] = T.ms(time.perf_counter() - t)
+        t = time.perf_counter()
+        restored = store.restore("long", llm=T.make_llm())
+        out["store_restore_ms"] = T.ms(time.perf_counter() - t)
+        store.close()
+    assert restored is not None and len(restored.history.items) == len(session.history.items)
+    if profiles:
+        out["profile_tottime_top"] = profiles
+    await session.aclose()
+    return out
+
+
+async def phase_many(n: int) -> dict[str, Any]:
+    # reuse bench/turns.py's concurrent phase: same measurement, same keys
+    return await T.phase_concurrent(n)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--turns", type=int, default=10_000)
+    ap.add_argument("--bucket", type=int, default=1_000)
+    ap.add_argument("--sessions", type=int, default=1_000)
+    ap.add_argument("--max-history", type=int, default=None)
+    ap.add_argument("--max-context", type=int, default=None)
+    ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--autosave", action="store_true", help="save to SQLite after every turn")
+    ap.add_argument("--phase", choices=("all", "long", "many"), default="all")
+    args = ap.parse_args()
+    if args.phase == "many":
+        print(json.dumps(asyncio.run(phase_many(args.sessions))))
+        return
+    result: dict[str, Any] = {"framework": "voxfsm", "python": sys.version.split()[0]}
+    with tempfile.TemporaryDirectory() as tmp:
+        result["long"] = asyncio.run(
+            phase_long(
+                args.turns,
+                args.bucket,
+                args.profile,
+                args.max_history,
+                args.max_context,
+                str(Path(tmp) / "autosave.db") if args.autosave else None,
+            )
+        )
+    if args.phase == "all" and args.sessions > 0:
+        cmd = [sys.executable, __file__, "--phase", "many", "--sessions", str(args.sessions)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        result["many"] = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

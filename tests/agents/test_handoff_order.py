@@ -1,0 +1,295 @@
+"""The exact order of a handoff from A to B, seen from hooks, history and the run's events."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from voxfsm.agents import (
+    Agent,
+    AgentHandoff,
+    AgentSession,
+    ChatContext,
+    ChatMessage,
+    FunctionCall,
+    FunctionCallOutput,
+    function_tool,
+)
+from voxfsm.agents.chat import ChatItem
+from voxfsm.agents.llm import ScriptedLLM, call, reply
+
+
+def describe(item: ChatItem) -> str:
+    """A short label for an item, so orders can be compared as lists of strings."""
+    if isinstance(item, ChatMessage):
+        return f"{item.role}:{item.text_content}"
+    if isinstance(item, FunctionCall):
+        return f"call:{item.name}"
+    if isinstance(item, FunctionCallOutput):
+        return f"output:{item.name}={item.output}"
+    assert isinstance(item, AgentHandoff)
+    return f"handoff:{item.old_agent_id}->{item.new_agent_id}"
+
+
+class Journal:
+    """Everything the hooks saw, in order."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.snapshots: dict[str, Any] = {}
+
+
+class Second(Agent):
+    def __init__(self, journal: Journal, chat_ctx: ChatContext | None = None) -> None:
+        super().__init__(instructions="second", chat_ctx=chat_ctx)
+        self.journal = journal
+
+    async def on_enter(self) -> None:
+        j = self.journal
+        j.lines.append("second.on_enter")
+        j.snapshots["history_at_enter"] = [describe(i) for i in self.session.history.items]
+        await self.session.generate_reply(instructions="greet second")
+
+    async def on_exit(self) -> None:
+        self.journal.lines.append("second.on_exit")
+
+    @function_tool
+    async def to_third(self) -> Third:
+        """Go on to the third agent."""
+        return Third(self.journal)
+
+
+class Third(Agent):
+    def __init__(self, journal: Journal) -> None:
+        super().__init__(instructions="third")
+        self.journal = journal
+
+    async def on_enter(self) -> None:
+        self.journal.lines.append("third.on_enter")
+
+
+class First(Agent):
+    def __init__(self, journal: Journal) -> None:
+        super().__init__(instructions="first")
+        self.journal = journal
+
+    async def on_enter(self) -> None:
+        self.journal.lines.append("first.on_enter")
+
+    async def on_exit(self) -> None:
+        j = self.journal
+        j.lines.append("first.on_exit")
+        j.snapshots["current_at_exit"] = self.session.current_agent
+        j.snapshots["own_ctx_at_exit"] = [describe(i) for i in self.chat_ctx.items]
+        j.snapshots["history_at_exit"] = [describe(i) for i in self.session.history.items]
+
+    @function_tool
+    async def hand_over(self) -> tuple[Second, str]:
+        """Hand over with a note."""
+        self.journal.lines.append("first.hand_over")
+        return Second(self.journal), "handing over"
+
+    @function_tool
+    async def jump(self) -> Second:
+        """Hand over without a word."""
+        self.journal.lines.append("first.jump")
+        return Second(self.journal)
+
+
+def scripted(journal: Journal, session_box: list[AgentSession[Any]]) -> ScriptedLLM:
+    """Replies by key; on the follow-up it also notes which agent the session reports."""
+
+    def respond(ctx: ChatContext, tools: Any) -> Any:
+        last = ctx.items[-1]
+        text = describe(last)
+        if text == "user:please transfer":
+            return call("hand_over")
+        if text == "user:jump":
+            return call("jump")
+        if text == "user:onwards":
+            return call("to_third")
+        if text == "output:hand_over=handing over":
+            journal.lines.append("first.follow_up")
+            journal.snapshots["current_at_follow_up"] = session_box[0].current_agent
+            journal.snapshots["follow_up_instructions"] = ctx.items[0].text_content
+            return reply("Passing you on")
+        if text == "system:greet second":
+            return reply("Second speaking")
+        return reply("?")
+
+    return ScriptedLLM(respond)
+
+
+async def test_tuple_handoff_runs_each_step_in_the_documented_order() -> None:
+    journal = Journal()
+    box: list[AgentSession[Any]] = []
+    async with AgentSession(llm=scripted(journal, box)) as session:
+        box.append(session)
+        first = First(journal)
+        await session.start(first)
+        result = await session.run(user_input="please transfer")
+
+        assert journal.lines == [
+            "first.on_enter",
+            "first.hand_over",
+            "first.follow_up",
+            "first.on_exit",
+            "second.on_enter",
+        ]
+        assert [describe(ev.item) for ev in result.events] == [
+            "call:hand_over",
+            "output:hand_over=handing over",
+            "assistant:Passing you on",
+            "handoff:first->second",
+            "assistant:Second speaking",
+        ]
+        second = session.current_agent
+        assert isinstance(second, Second)
+
+        # the follow-up was generated by the first agent on its own context ...
+        assert journal.snapshots["follow_up_instructions"] == "first"
+        # ... although the session already reported the second agent as current
+        assert journal.snapshots["current_at_follow_up"] is second
+        assert journal.snapshots["current_at_exit"] is second
+
+        # on_exit ran after the follow-up and before the handoff record
+        assert journal.snapshots["history_at_exit"][-3:] == [
+            "call:hand_over",
+            "output:hand_over=handing over",
+            "assistant:Passing you on",
+        ]
+        seen = journal.snapshots
+        assert seen["own_ctx_at_exit"][-3:] == seen["history_at_exit"][-3:]
+        # on_enter of the new agent starts right after the handoff record
+        assert journal.snapshots["history_at_enter"][-1] == "handoff:first->second"
+
+
+async def test_bare_handoff_has_no_follow_up_between_output_and_exit() -> None:
+    journal = Journal()
+    box: list[AgentSession[Any]] = []
+    async with AgentSession(llm=scripted(journal, box)) as session:
+        box.append(session)
+        await session.start(First(journal))
+        result = await session.run(user_input="jump")
+
+        assert journal.lines == ["first.on_enter", "first.jump", "first.on_exit", "second.on_enter"]
+        assert [describe(ev.item) for ev in result.events] == [
+            "call:jump",
+            "output:jump=",
+            "handoff:first->second",
+            "assistant:Second speaking",
+        ]
+
+
+async def test_the_handoff_record_is_in_history_only_never_in_an_agent_context() -> None:
+    journal = Journal()
+    box: list[AgentSession[Any]] = []
+    async with AgentSession(llm=scripted(journal, box)) as session:
+        box.append(session)
+        first = First(journal)
+        await session.start(first)
+        await session.run(user_input="please transfer")
+        second = session.current_agent
+
+        handoffs = [i for i in session.history.items if isinstance(i, AgentHandoff)]
+        assert [(h.old_agent_id, h.new_agent_id) for h in handoffs] == [
+            (None, "first"),
+            ("first", "second"),
+        ]
+        for agent in (first, second):
+            assert not any(isinstance(i, AgentHandoff) for i in agent.chat_ctx.items)
+
+        # the call and its output live in the first agent's context, not the second's
+        first_labels = [describe(i) for i in first.chat_ctx.items]
+        assert "call:hand_over" in first_labels
+        assert "output:hand_over=handing over" in first_labels
+        second_labels = [describe(i) for i in second.chat_ctx.items]
+        assert "call:hand_over" not in second_labels
+        assert "assistant:Second speaking" in second_labels
+        assert "assistant:Second speaking" not in first_labels
+
+
+async def test_start_records_a_handoff_from_nobody_and_returns_after_on_enter() -> None:
+    journal = Journal()
+    async with AgentSession(llm=ScriptedLLM({})) as session:
+        first = First(journal)
+        captured = await session.start(first, capture_run=True)
+
+        assert journal.lines == ["first.on_enter"]
+        assert captured is not None
+        handoff = captured.expect.next_event().is_agent_handoff(new_agent_type=First).event()
+        assert handoff.item.old_agent_id is None
+        assert handoff.item.new_agent_id == "first"
+        captured.expect.no_more_events()
+        assert session.current_agent is first
+        assert session.machine.state == "first"
+
+
+async def test_chained_handoffs_link_each_record_to_the_previous_agent() -> None:
+    journal = Journal()
+    box: list[AgentSession[Any]] = []
+    async with AgentSession(llm=scripted(journal, box)) as session:
+        box.append(session)
+        await session.start(First(journal))
+        await session.run(user_input="jump")
+        result = await session.run(user_input="onwards")
+
+        result.expect.next_event().is_function_call(name="to_third")
+        result.expect.next_event().is_function_call_output(output="")
+        ev = result.expect.next_event().is_agent_handoff(new_agent_type=Third).event()
+        assert (ev.item.old_agent_id, ev.item.new_agent_id) == ("second", "third")
+        result.expect.no_more_events()
+
+        handoffs = [i for i in session.history.items if isinstance(i, AgentHandoff)]
+        ids = [(h.old_agent_id, h.new_agent_id) for h in handoffs]
+        assert ids == [(None, "first"), ("first", "second"), ("second", "third")]
+        for before, after in itertools.pairwise(ids):
+            assert after[0] == before[1]
+        assert session.machine.state == "third" == session.current_agent.id
+        assert journal.lines[-2:] == ["second.on_exit", "third.on_enter"]
+
+
+async def test_handoff_event_names_the_old_and_new_agent_objects() -> None:
+    journal = Journal()
+    box: list[AgentSession[Any]] = []
+    async with AgentSession(llm=scripted(journal, box)) as session:
+        box.append(session)
+        first = First(journal)
+        await session.start(first)
+        result = await session.run(user_input="jump")
+
+        event = result.expect.contains_agent_handoff(new_agent_type=Second).event()
+        assert event.old_agent is first
+        assert event.new_agent is session.current_agent
+
+
+class Polite(Agent):
+    def __init__(self) -> None:
+        super().__init__(instructions="polite")
+
+    async def on_exit(self) -> None:
+        await self.session.generate_reply(instructions="say goodbye")
+
+    @function_tool
+    async def leave(self) -> Third:
+        """Leave for the third agent."""
+        return Third(Journal())
+
+
+async def test_a_reply_generated_in_on_exit_uses_the_old_agents_context() -> None:
+    llm = ScriptedLLM({"leave": call("leave"), "say goodbye": reply("Goodbye!")})
+    async with AgentSession(llm=llm) as session:
+        polite = Polite()
+        await session.start(polite)
+        result = await session.run(user_input="leave")
+
+        goodbye_request = llm.requests[-1]
+        assert goodbye_request.chat_ctx.items[0].text_content == "polite"
+        assert [describe(ev.item) for ev in result.events] == [
+            "call:leave",
+            "output:leave=",
+            "assistant:Goodbye!",
+            "handoff:polite->third",
+        ]
+        assert describe(polite.chat_ctx.items[-1]) == "assistant:Goodbye!"
+        assert "assistant:Goodbye!" not in [describe(i) for i in session.chat_ctx.items]
