@@ -87,6 +87,8 @@ class AgentSession(Generic[T]):
         self._agent_state = "initializing"
         self._closed = False
         self._closing = False  # no more LLM follow-ups: the session is winding down
+        self.jobs_done = 0
+        """Turns, replies and swaps finished so far (the ``session_idle`` payload)."""
         self.output: Any = None
         """Voice output (set by the voice loop); ``None`` in text mode."""
         self.current_speech: SpeechHandle | None = None
@@ -247,8 +249,20 @@ class AgentSession(Generic[T]):
             if self._agent_state in ("thinking", "speaking"):
                 self._set_agent_state("listening")
             scope.finish(error)
+            self.jobs_done += 1
+            if "session_idle" in self._listeners:
+                asyncio.get_running_loop().call_soon(self._announce_idle)
         if isinstance(error, asyncio.CancelledError):
             raise error
+
+    def is_idle(self) -> bool:
+        """True when no turn, reply, swap or AgentTask is running or queued."""
+        return not (self._baton.locked() or self._waiters or any(not j.done() for j in self._jobs))
+
+    def _announce_idle(self) -> None:
+        # after the job's task has finished, so a listener may snapshot the session
+        if self.is_idle() and not self._closed:
+            self.emit("session_idle", self.jobs_done)
 
     def _unique_call_id(self, call_id: str) -> str:
         """The LLM's call id, made unique if it repeats one (outputs pair with calls by id)."""

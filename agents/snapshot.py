@@ -68,8 +68,7 @@ def _fingerprint(agents: Iterable[Agent]) -> dict[str, list[str]]:
 def take(session: AgentSession[Any]) -> dict[str, Any]:
     if session._agent is None:
         raise SnapshotError("the session has not started; there is nothing to snapshot")
-    busy = any(not job.done() for job in session._jobs)
-    if session._baton.locked() or session._waiters or busy:
+    if not session.is_idle():
         raise SnapshotError(
             "snapshot() needs a quiet session: await the running turn first (and finish any "
             "AgentTask in progress)"

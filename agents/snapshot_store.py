@@ -20,10 +20,8 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Generator
 from typing import Any
 
-from voxfsm.agents.run_result import RunResult
 from voxfsm.agents.session import AgentSession
 
 __all__ = ["Autosave", "SnapshotStore", "autosave"]
@@ -117,35 +115,8 @@ class SnapshotStore:
         self.close()
 
 
-class _SavedRun:
-    """What the patched ``session.run()`` returns: the run's ``RunResult``, saved on await."""
-
-    def __init__(self, result: RunResult[Any], saver: Autosave) -> None:
-        self._result = result
-        self._saver = saver
-
-    def __await__(self) -> Generator[Any, None, RunResult[Any]]:
-        try:
-            result = yield from self._result.__await__()
-        except Exception:
-            # a failed turn may still have changed the history: save, but report the failure
-            try:
-                self._saver._after_run()
-            except Exception:
-                log.exception("autosave of %r failed", self._saver.session_id)
-            raise
-        self._saver._after_run()
-        return result
-
-    def __getattr__(self, name: str) -> Any:  # events, expect, done() ... of the RunResult
-        return getattr(self._result, name)
-
-    def __repr__(self) -> str:
-        return f"<autosaved {self._result!r}>"
-
-
 class Autosave:
-    """Saves ``session`` into ``store`` after every awaited ``run()``; see :func:`autosave`."""
+    """Saves ``session`` into ``store`` whenever it goes quiet; see :func:`autosave`."""
 
     def __init__(
         self, session: AgentSession[Any], store: SnapshotStore, session_id: str, every: int = 1
@@ -156,58 +127,47 @@ class Autosave:
         self.store = store
         self.session_id = session_id
         self.every = every
-        self.runs = 0
-        self._run = session.run
+        self._first_job = self._last_save = session.jobs_done
         self.saved = 0
-        self.skipped = 0
-        self._pending = False
-        session.run = self._patched_run  # type: ignore[method-assign]
+        session.on("session_idle", self._on_idle)
 
-    def _patched_run(self, *, user_input: str) -> Any:
-        return _SavedRun(self._run(user_input=user_input), self)
+    @property
+    def runs(self) -> int:
+        """Session jobs (turns, replies, swaps) finished since saving started."""
+        return self.session.jobs_done - self._first_job
 
     def save_now(self) -> None:
         """Save the session now (it must be quiet: no turn running or queued)."""
         self.store.save(self.session_id, self.session)
         self.saved += 1
+        self._last_save = self.session.jobs_done
 
     def busy(self) -> bool:
         """True while a turn (or other session work) is running or queued."""
-        s = self.session
-        return s._baton.locked() or bool(s._waiters) or any(not t.done() for t in s._jobs)
+        return not self.session.is_idle()
 
-    def _after_run(self) -> bool:
-        self.runs += 1
-        due = self._pending or self.runs % self.every == 0
-        return due and self.save_if_quiet()
-
-    def save_if_quiet(self) -> bool:
-        """Save unless more work is queued (the next awaited ``run()`` saves); True if saved."""
-        if self.busy():
-            self.skipped += 1
-            self._pending = True
-            return False
-        self.save_now()
-        self._pending = False
-        return True
+    def _on_idle(self, jobs_done: int) -> None:
+        # several turns may finish before the session goes quiet: save once for all of them
+        if jobs_done - self._last_save >= self.every:
+            try:
+                self.save_now()
+            except Exception:  # a failed save must not break the call; the last one stays
+                log.exception("autosave of %r failed", self.session_id)
 
     def stop(self) -> None:
-        """Stop saving (``session.run`` is the plain method again)."""
-        if self.session.__dict__.get("run") == self._patched_run:
-            del self.session.__dict__["run"]
+        """Stop saving."""
+        self.session.off("session_idle", self._on_idle)
 
 
 def autosave(
     session: AgentSession[Any], store: SnapshotStore, session_id: str, *, every: int = 1
 ) -> Autosave:
-    """Save ``session`` under ``session_id`` after each awaited ``run()`` (and now, if started).
+    """Save ``session`` under ``session_id`` each time it goes quiet (and now, if started).
 
-    ``every=N`` saves after every N-th run only: each save writes the whole snapshot, which
-    costs more as the history grows (a crash then loses up to N-1 turns).
-
-    Design: a snapshot needs a quiet session, and the end of an awaited ``run()`` is the
-    natural quiet point (item events fire mid-turn, when a snapshot is refused).  The saved
-    state therefore always reflects whole turns; a crash mid-turn resumes before that turn.
+    The session announces ``session_idle`` when no turn, reply or handoff is running or
+    queued; that is when a snapshot is allowed, so saved state always holds whole turns and a
+    crash mid-turn resumes before that turn.  ``every=N`` saves at every N-th quiet point
+    only: each save writes the whole snapshot, which costs more as the history grows.
     """
     saver = Autosave(session, store, session_id, every)
     if session._agent is not None:  # started: save the starting point too
