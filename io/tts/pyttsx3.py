@@ -15,6 +15,7 @@ pyttsx3 2.99 has traps this module steps around:
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import struct
 import sys
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+
 from voxfsm.io.tts.base import AudioClip
 
 logger = logging.getLogger(__name__)
@@ -84,7 +86,14 @@ def _get_engine() -> Any:
         # espeak reports rate/volume racily (see _render), so use pyttsx3's documented
         # defaults; the voice is set synchronously and can be read back
         _defaults.update(voice=_engine.getProperty("voice"), rate=200, volume=1.0)
+        # pyttsx3's DriverProxy.__del__ fails if it first runs during interpreter teardown
+        atexit.register(_release_engine)
     return _engine
+
+
+def _release_engine() -> None:
+    global _engine
+    _engine = None
 
 
 def _list_voices() -> list[Voice]:
