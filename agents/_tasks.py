@@ -14,6 +14,7 @@ from voxfsm.agents._scope import Scope, _speaker, _tool
 from voxfsm.agents.agent import AgentTask
 from voxfsm.agents.chat import AgentHandoff
 from voxfsm.agents.run_result import AgentHandoffEvent
+from voxfsm.agents.tools import ToolError
 from voxfsm.fsm.spec import Step
 
 if TYPE_CHECKING:
@@ -36,6 +37,13 @@ class TaskWaiter:
 
 async def run_task(self: AgentSession[Any], task: AgentTask[Any], scope: Scope) -> Any:
     caller = _speaker.get() or self.current_agent
+    if caller._status != "active" or self._agent is not caller:
+        # e.g. two parallel tool calls that each start a task: like two handoffs in one
+        # step, the second is refused rather than run with two active agents
+        raise ToolError(
+            f"{caller.id!r} is not the active agent any more (another tool of this step "
+            "already started an AgentTask); start one task at a time"
+        )
     if task._status != "inactive":
         raise RuntimeError(f"cannot start task {task.id!r}: it is already {task._status}")
     tool_name = _tool.get()

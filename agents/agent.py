@@ -203,6 +203,11 @@ class Agent:
         return view
 
     @property
+    def status(self) -> str:
+        """``"inactive"``, ``"active"``, or ``"paused"`` (waiting for an AgentTask it started)."""
+        return self._status
+
+    @property
     def session(self) -> AgentSession[Any]:
         if self._session is None or self._status == "inactive":
             raise RuntimeError(

@@ -133,8 +133,55 @@ class TaskRoundTrip:
         return f"TaskRoundTrip({self.tool!r}, {_args_code(self.arguments)}, fail={self.fail!r})"
 
 
-Action = Union[Say, CallTool, CallParallel, ToolRaises, UpdateAgent, TaskRoundTrip]
-ACTION_TYPES: tuple[type, ...] = (Say, CallTool, CallParallel, ToolRaises, UpdateAgent, TaskRoundTrip)
+@attrs.frozen
+class SayDuring:
+    """The user speaks again while the turn of ``call`` (maybe a handoff) is still running.
+
+    The second line must be queued and answered by whichever agent is active once the
+    first turn, its handoff and the new agent's ``on_enter`` are done; it is never dropped.
+    """
+
+    call: CallTool
+    text: str = "hello?"
+
+    def describe(self) -> str:
+        return f"{self.call.describe()}; meanwhile the user says {self.text!r}"
+
+    def code(self) -> str:
+        return f"SayDuring({self.call.code()}, {self.text!r})"
+
+
+@attrs.frozen
+class CallChain:
+    """The LLM calls ``calls[0]``, then after each tool output the next one (tool rounds).
+
+    Links past ``AgentSession(max_tool_steps=...)`` must never run: the last round is a
+    reply with tools disabled.
+    """
+
+    calls: tuple[CallTool, ...]
+
+    def describe(self) -> str:
+        inner = ", then ".join(f"{c.tool}({_args_text(c.arguments)})" for c in self.calls)
+        return f"LLM calls {inner} (one per tool round)"
+
+    def code(self) -> str:
+        return f"CallChain(({''.join(c.code() + ', ' for c in self.calls)}))"
+
+
+Action = Union[
+    Say, CallTool, CallParallel, ToolRaises, UpdateAgent, TaskRoundTrip, SayDuring, CallChain
+]
+ACTION_TYPES: tuple[type, ...] = (
+    Say,
+    CallTool,
+    CallParallel,
+    ToolRaises,
+    UpdateAgent,
+    TaskRoundTrip,
+    SayDuring,
+    CallChain,
+)
 
 
 def actions_code(actions: Sequence[Action], indent: str = "        ") -> str:

@@ -2,19 +2,21 @@
 
 Each check raises :class:`WorkflowFailure` naming the rule, what was seen, and what to fix.
 They read the session's public state (history, trace, current agent, machine state) plus
-the driver's recordings (hooks, tool executions, constructions); ``_status`` is the one
+the driver's recordings (hooks, tool executions, constructions); ``status`` is the one
 engine-private attribute read, because "active" and "paused" are not exposed otherwise.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from voxfsm.agents import AgentHandoff, FunctionCall, FunctionCallOutput
 from voxfsm.agents.run_result import FunctionCallEvent, FunctionCallOutputEvent
 
+from ._testing_report import WorkflowFailure
 from .spec import Step
 
 if TYPE_CHECKING:
@@ -28,9 +30,7 @@ UNSET: Any = object()
 INTERNAL_ERROR = "An internal error occurred"  # API.md, tool outcome table
 
 
-def _fail(check: str, message: str) -> None:
-    from ._testing_driver import WorkflowFailure
-
+def _fail(check: str, message: str) -> NoReturn:
     raise WorkflowFailure(check, message)
 
 
@@ -81,7 +81,7 @@ def check_all(d: Driver) -> None:
 def one_active_agent(d: Driver) -> None:
     s = d.session
     current = s.current_agent
-    active = [a for a in d.agents if a._status == "active"]
+    active = [a for a in d.agents if a.status == "active"]
     if active != [current]:
         _fail(
             "one-active-agent",
@@ -93,8 +93,8 @@ def one_active_agent(d: Driver) -> None:
             "machine-state",
             f"session.machine.state is {s.machine.state!r} but current_agent is {current.id!r}",
         )
-    paused = [a for a in d.agents if a._status == "paused"]
-    waiting = open_task_triggers(s.__fsm_trace__().steps)
+    paused = [a for a in d.agents if a.status == "paused"]
+    waiting = open_task_triggers(d.steps())
     if len(paused) != len(waiting):
         _fail(
             "one-active-agent",
@@ -106,7 +106,7 @@ def one_active_agent(d: Driver) -> None:
 def handoff_chain(d: Driver) -> None:
     s = d.session
     handoffs = [it for it in s.history.items if isinstance(it, AgentHandoff)]
-    steps = s.__fsm_trace__().steps
+    steps = d.steps()
     pairs = [(h.old_agent_id, h.new_agent_id) for h in handoffs]
     want = [(None, d.entry.id if d.entry else None)] + [(st.source, st.target_id) for st in steps]
     if pairs != want:
@@ -115,7 +115,7 @@ def handoff_chain(d: Driver) -> None:
             "history must hold one AgentHandoff per activation, starting with "
             f"(None -> entry) and chained; history has {pairs}, transitions taken were {want}",
         )
-    for a, b in zip(pairs, pairs[1:]):
+    for a, b in itertools.pairwise(pairs):
         if a[1] != b[0]:
             _fail("handoff-records", f"AgentHandoff {b} does not continue from {a}")
     if pairs and pairs[-1][1] != s.current_agent.id:
@@ -127,18 +127,22 @@ def handoff_chain(d: Driver) -> None:
 
 
 def _expected_hooks(d: Driver, closed: bool) -> list[tuple[str, Any]]:
-    out: list[tuple[str, Any]] = [("enter", d.entry)]
-    stack: list[Any] = [d.entry]
-    for step in d.session.__fsm_trace__().steps:
+    # trace steps carry classes; the instances come from the driver's own activation log
+    acts = d.activated
+    if not acts:
+        return []
+    out: list[tuple[str, Any]] = [("enter", acts[0])]
+    stack: list[Any] = [acts[0]]
+    for step, new in zip(d.steps(), acts[1:], strict=False):
         if step.kind == "task":
-            out.append(("enter", step.target))
-            stack.append(step.target)
+            out.append(("enter", new))
+            stack.append(new)
         elif step.kind == "return":
             out.append(("exit", stack.pop() if len(stack) > 1 else stack[-1]))
         else:
             out.append(("exit", stack[-1]))
-            out.append(("enter", step.target))
-            stack[-1] = step.target
+            out.append(("enter", new))
+            stack[-1] = new
     if closed:
         out.append(("exit", stack[-1]))
     return out
@@ -147,8 +151,11 @@ def _expected_hooks(d: Driver, closed: bool) -> list[tuple[str, Any]]:
 def hooks_in_order(d: Driver, *, closed: bool) -> None:
     want = _expected_hooks(d, closed)
     got = d.hooks
-    if len(got) != len(want) or any(g[0] != w[0] or g[1] is not w[1] for g, w in zip(got, want)):
-        show = lambda seq: ", ".join(f"{k} {a.id}" for k, a in seq)  # noqa: E731
+    if len(got) != len(want) or any(
+        g[0] != w[0] or g[1] is not w[1] for g, w in zip(got, want, strict=False)
+    ):
+        names = {id(a): f"{a.id}#{n}" for n, a in enumerate(dict.fromkeys(d.activated))}
+        show = lambda seq: ", ".join(f"{k} {names.get(id(a), a.id)}" for k, a in seq)  # noqa: E731
         _fail(
             "hooks",
             "on_enter must run once per start or re-entry (never on an AgentTask resume) and "
@@ -212,7 +219,7 @@ def calls_have_one_output(d: Driver) -> None:
         _fail("call-output", f"tool call(s) {doubled} got more than one output")
     # a step's outputs are recorded together once all its tools finish, so a step with a
     # tool awaiting a running AgentTask has no outputs yet; any other missing one is a bug
-    waiting = Counter(t for t in open_task_triggers(d.session.__fsm_trace__().steps) if t)
+    waiting: Counter[str] = Counter(t for t in open_task_triggers(d.steps()) if t is not None)
     for group in groups:
         pending = [c for c in group if not outputs[c]]
         if not pending:
@@ -230,15 +237,16 @@ def calls_have_one_output(d: Driver) -> None:
 def history_only_grows(d: Driver) -> None:
     items = d.session.history.items
     before = d.history_seen
-    if len(items) < len(before) or any(a is not b for a, b in zip(before, items)):
+    if len(items) < len(before) or any(a is not b for a, b in zip(before, items, strict=False)):
         _fail("history-grows", "session.history lost or reordered items it already had")
     d.history_seen = list(items)
 
 
 def no_undeclared_handoff(d: Driver) -> None:
-    for step in d.session.__fsm_trace__().steps:
+    for step in d.steps():
         if not step.declared and "voxfsm_probe_task" not in (step.source, step.target_id):
-            target = type(step.target).__name__
+            cls = step.target if isinstance(step.target, type) else type(step.target)
+            target = cls.__name__
             _fail(
                 "undeclared-handoff",
                 f"tool {step.trigger!r} of agent {step.source!r} handed off to {step.target_id!r},"
@@ -281,8 +289,8 @@ def judge_calls(
     """The outcome table of API.md for the calls this step planned."""
     if all(o is None for o in outputs):
         return  # on_user_turn_completed stopped the turn, or the LLM was not asked
-    refused = {c.tool for c, e in zip(calls, expected) if e != "ok"}
-    for call, exp, out in zip(calls, expected, outputs):
+    refused = {c.tool for c, e in zip(calls, expected, strict=True) if e != "ok"}
+    for call, exp, out in zip(calls, expected, outputs, strict=True):
         if exp != "ok" and out is not None and not out.is_error:
             _fail(
                 "refused-call",
@@ -298,13 +306,13 @@ def judge_calls(
     if len(calls) == 1 and expected[0] != "ok" and any(s.source == agent.id for s in steps):
         _fail("refused-call", f"a refused call to {calls[0].tool!r} still changed the agent")
     handing = [ex for ex in executions if ex.returned_agent]
-    if len(handing) > 1:
-        if any(s.source == agent.id and s.trigger in {h.tool for h in handing} for s in steps):
-            _fail(
-                "double-handoff",
-                f"{[h.tool for h in handing]} all returned agents in one step; none may hand "
-                "off (each gets an error output)",
-            )
+    tools = {h.tool for h in handing}
+    if len(handing) > 1 and any(s.source == agent.id and s.trigger in tools for s in steps):
+        _fail(
+            "double-handoff",
+            f"{[h.tool for h in handing]} all returned agents in one step; none may hand "
+            "off (each gets an error output)",
+        )
     if raised is not None and expected[0] == "ok" and outputs[0] is not None:
         out = outputs[0]
         want = {
@@ -357,4 +365,48 @@ def judge_round_trip(
             f"{action.tool} awaited a task completed with "
             f"{'an error' if action.fail else 'a result'}; its output must be {want[0]!r} "
             f"(is_error={want[1]}), got {out.output!r} is_error={out.is_error}",
+        )
+
+
+def judge_queued_input(d: Driver, text: str, before: Agent, expected: Agent) -> None:
+    """A line said during a turn is stored once, for the agent active after that turn."""
+    said = [
+        it
+        for it in d.session.history.items
+        if getattr(it, "type", "") == "message" and it.role == "user" and it.text_content == text
+    ]
+    if len(said) != 1:
+        _fail(
+            "queued-input",
+            f"the user's line {text!r}, said while a turn was running, appears {len(said)} "
+            "times in history; it must be queued and kept exactly once",
+        )
+    if all(it is not said[0] for it in expected.chat_ctx.items):
+        _fail(
+            "queued-input",
+            f"the line said during the turn must go to {expected.id!r} (active once the turn "
+            "and its handoff finished), but it is not in that agent's context",
+        )
+    if before is not expected and any(it is said[0] for it in before.chat_ctx.items):
+        _fail(
+            "queued-input",
+            f"the line said during the handoff went to the old agent {before.id!r}",
+        )
+
+
+def judge_tool_rounds(d: Driver, agent: Agent, events: Sequence[Any]) -> None:
+    """``max_tool_steps`` bounds the consecutive tool rounds of one reply."""
+    rounds = 0
+    for event in events:
+        kind = getattr(event, "type", "")
+        if kind == "agent_handoff":
+            break  # the new agent's own replies are not part of this reply loop
+        if kind == "function_call":
+            rounds += 1
+    limit = d.session.max_tool_steps
+    if rounds > limit:
+        _fail(
+            "tool-rounds",
+            f"agent {agent.id!r} ran {rounds} consecutive tool rounds in one turn; "
+            f"AgentSession(max_tool_steps={limit}) allows {limit}, then one reply without tools",
         )

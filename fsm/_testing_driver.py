@@ -19,42 +19,39 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 import attrs
+
 from voxfsm.agents import (
     Agent,
     AgentHandoff,
     AgentSession,
     AgentTask,
     ChatMessage,
-    FunctionCall,
     FunctionCallOutput,
     StopResponse,
     ToolError,
 )
 from voxfsm.agents.agent import class_tools
 from voxfsm.agents.llm import ScriptedLLM, reply
-from voxfsm.agents.llm.scripted import ScriptedCall
-from voxfsm.agents.tools import ArgumentError, FunctionTool
+from voxfsm.agents.tools import FunctionTool
 
 from . import _testing_checks as checks
 from ._testing_actions import (
     Action,
-    CallParallel,
-    CallTool,
-    Say,
-    TaskRoundTrip,
-    ToolRaises,
     UpdateAgent,
 )
 from ._testing_coverage import Coverage
 from ._testing_probe import (
-    PROBE_ID,
     Execution,
     InjectedError,
     ProbeTask,
     QuietProbeLogs,
+    is_probe_step,
     unwatch_construction,
     watch_construction,
 )
+from ._testing_report import WorkflowFailure
+from ._testing_schema import context_words
+from ._testing_steps import run_step
 from .spec import Step
 
 log = logging.getLogger("voxfsm.fsm.testing")
@@ -63,20 +60,12 @@ _ENGINE_LOG = logging.getLogger("voxfsm.agents")
 Invariant = Callable[[Any], Any]
 
 
-class WorkflowFailure(AssertionError):
-    """A generated conversation broke a workflow rule; ``check`` names which one."""
-
-    def __init__(self, check: str, message: str) -> None:
-        super().__init__(f"[{check}] {message}")
-        self.check = check
-        self.message = message
-
-
 @attrs.frozen
 class DriverConfig:
     """Everything a driver needs, shared by all conversations of one machine class."""
 
     entry: Any
+    described: Any = None  # what the graph was built from (the entry, or one it made)
     session_factory: Callable[[], Any] | None = None
     userdata_factory: Callable[[], Any] | None = None
     invariants: tuple[Invariant, ...] = ()
@@ -135,9 +124,13 @@ class Driver:
         self.executions: list[Execution] = []
         self.not_fresh: list[str] = []
         self.agents: list[Agent] = []
+        self.activated: list[Agent] = []  # the agent each AgentHandoff made current
+        self._steps_cache: tuple[int, tuple[Step, ...]] = (-1, ())
+        self._words: tuple[Any, list[str]] = (None, [])
         self.history_seen: list[Any] = []
         self.closed = False
         self._plan: Any = None
+        self._chain: list[Any] = []  # responses for the follow-ups of the planned turn
         self._utterance = ""
         self._override: tuple[str, str, Any] | None = None  # (tool, "raise"|"probe", detail)
         self._restore_fns: list[tuple[FunctionTool, Any]] = []
@@ -177,7 +170,7 @@ class Driver:
         if cfg.userdata_factory is not None:
             session.userdata = cfg.userdata_factory()
         # the generated choices replace whatever model the app configured
-        session._llm = self.llm
+        session.update_options(llm=self.llm)
         self.session = session
         self.userdata = checks.userdata_of(session)
         self.userdata_shape = checks.shape(self.userdata)
@@ -193,9 +186,7 @@ class Driver:
         self.closed = True
         try:
             self._run(self.session.aclose())
-            self.coverage.record_steps(
-                s for s in self.session.__fsm_trace__().steps if not _is_probe(s)
-            )
+            self.coverage.record_steps(s for s in self.steps() if not is_probe_step(s))
             self.coverage.conversations += 1
             checks.hooks_in_order(self, closed=True)
         finally:
@@ -222,14 +213,25 @@ class Driver:
         return self._runner.run(self._bounded(coro))
 
     async def _bounded(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        try:
-            return await asyncio.wait_for(coro, self.config.step_timeout)
-        except asyncio.TimeoutError:
-            raise WorkflowFailure(
-                "deadlock",
-                f"the step did not finish within {self.config.step_timeout:g} s; something "
-                "waits forever (an AgentTask nobody completes, a hook awaiting the session)",
-            ) from None
+        task = asyncio.ensure_future(coro)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.step_timeout
+        idle = 0
+        while not task.done():
+            await asyncio.wait({task}, timeout=_POLL)
+            if task.done():
+                break
+            idle = idle + 1 if _loop_idle(loop) else 0
+            if idle >= _IDLE_POLLS or loop.time() > deadline:
+                task.cancel()
+                await asyncio.wait({task})
+                what = "nothing could run any more" if idle >= _IDLE_POLLS else "it timed out"
+                raise WorkflowFailure(
+                    "deadlock",
+                    f"the step never finished ({what}): something waits forever, e.g. an "
+                    "AgentTask nobody can complete or a hook awaiting the session it runs in",
+                )
+        return task.result()
 
     # ------------------------------------------------------------------ instrumentation
 
@@ -237,6 +239,7 @@ class Driver:
         if isinstance(event.item, AgentHandoff) and self.session is not None:
             # runs after the new agent is activated and before its on_enter is looked up
             agent = self.session.current_agent
+            self.activated.append(agent)
             if agent.id == event.item.new_agent_id:
                 self.instrument(agent)
 
@@ -289,15 +292,15 @@ class Driver:
                     return await ProbeTask()
                 self.executions.append(Execution(tool.name, _id(owner), active, False))
                 raise _error(override[2])
+            # recorded before awaiting: the body has started (it may await an AgentTask), and
+            # parallel siblings append their own records meanwhile, hence the index
+            index = len(self.executions)
+            self.executions.append(Execution(tool.name, _id(owner), active, False))
             value = fn(*args, **kwargs)
             if inspect.isawaitable(value):
-                # record before awaiting: the body has started (it may await an AgentTask)
-                self.executions.append(Execution(tool.name, _id(owner), active, False))
                 value = await value
-            else:
-                self.executions.append(Execution(tool.name, _id(owner), active, False))
             if _holds_agent(value):
-                self.executions[-1] = attrs.evolve(self.executions[-1], returned_agent=True)
+                self.executions[index] = attrs.evolve(self.executions[index], returned_agent=True)
             return value
 
         return run
@@ -315,15 +318,15 @@ class Driver:
         if owner is current:
             return True
         steps = self.session.__fsm_trace__().steps[self._steps_before :]
-        return owner._status == "paused" and any(
+        return owner.status == "paused" and any(
             s.kind == "task" and s.source == owner.id for s in steps
         )
 
     def _script(self, chat_ctx: Any, tools: Sequence[Any]) -> Any:
+        items = chat_ctx.items
+        last = items[-1] if items else None
         plan = self._plan
         if plan is not None:
-            items = chat_ctx.items
-            last = items[-1] if items else None
             if (
                 isinstance(last, ChatMessage)
                 and last.role == "user"
@@ -331,13 +334,16 @@ class Driver:
             ):
                 self._plan = None
                 return plan
+        elif self._chain and tools and isinstance(last, FunctionCallOutput):
+            # a follow-up after tool outputs, with tools still allowed: the next link
+            return self._chain.pop(0)
         return reply("ok")
 
     # ------------------------------------------------------------------ what can happen next
 
     @property
     def current(self) -> Agent:
-        return self.session.current_agent  # type: ignore[no-any-return]
+        return self.session.current_agent
 
     def tools(self, agent: Agent | None = None) -> list[FunctionTool]:
         return (agent or self.current).all_tools()
@@ -354,8 +360,24 @@ class Driver:
                     found[tool.name] = tool
         return [found[k] for k in sorted(found)]
 
+    def steps(self) -> tuple[Step, ...]:
+        """The session's trace steps, rebuilt only when history changed (it is not free)."""
+        n = len(self.session.history.items)
+        if self._steps_cache[0] != n:
+            self._steps_cache = (n, self.session.__fsm_trace__().steps)
+        return self._steps_cache[1]
+
+    def words(self) -> list[str]:
+        """Tokens the active agent's context mentions (instructions, tool outputs, replies)."""
+        items = self.current.chat_ctx.items
+        key = (id(self.current), len(items))
+        if self._words[0] != key:
+            texts = [_item_text(it) for it in items]
+            self._words = (key, context_words(texts))
+        return self._words[1]
+
     def open_tasks(self) -> int:
-        return checks.open_task_triggers(self.session.__fsm_trace__().steps).__len__()
+        return len(checks.open_task_triggers(self.steps()))
 
     def swap_targets(self) -> list[UpdateAgent]:
         """``update_agent`` steps that make sense now (none while an AgentTask is open)."""
@@ -365,7 +387,7 @@ class Driver:
         for aid, agent in sorted(self.session.visited_agents.items()):
             if (
                 agent is not self.current
-                and agent._status == "inactive"
+                and agent.status == "inactive"
                 and not isinstance(agent, AgentTask)
             ):
                 out.append(UpdateAgent(aid, reuse=True))
@@ -378,127 +400,11 @@ class Driver:
         self.actions.append(action)
         self.marks.append(len(self.session.history.items))
         self._activations = 0
-        self._steps_before = len(self.session.__fsm_trace__().steps)
+        self._steps_before = len(self.steps())
         self._turn += 1
         self.instrument(self.current)  # tools added by update_tools() since last time
-        self._run(self._perform(action))
+        self._run(run_step(self, action))
         self.coverage.actions += 1
-
-    async def _perform(self, action: Action) -> None:
-        if isinstance(action, Say):
-            await self._say(action.text, None)
-        elif isinstance(action, CallTool):
-            await self._calls([action])
-        elif isinstance(action, CallParallel):
-            await self._calls(list(action.calls))
-        elif isinstance(action, ToolRaises):
-            self._override = (action.tool, "raise", action.error)
-            try:
-                await self._calls([CallTool(action.tool, action.arguments)], raised=action.error)
-            finally:
-                self._override = None
-        elif isinstance(action, UpdateAgent):
-            await self._update_agent(action)
-        elif isinstance(action, TaskRoundTrip):
-            await self._round_trip(action)
-        else:
-            raise TypeError(f"unknown step {action!r}")
-
-    async def _say(self, text: str, plan: Any) -> Any:
-        self._plan, self._utterance = plan, text
-        try:
-            return await self.session.run(user_input=text)
-        finally:
-            self._plan = None
-
-    async def _calls(self, calls: list[CallTool], *, raised: str | None = None) -> Any:
-        agent = self.current
-        expected = [self._expect(agent, c) for c in calls]
-        n_exec = len(self.executions)
-        n_steps = len(self.session.__fsm_trace__().steps)
-        plan = [ScriptedCall(c.tool, c.arguments) for c in calls]
-        names = " and ".join(c.tool for c in calls)
-        result = await self._say(f"#{self._turn} (the LLM will call {names})", plan)
-        new_steps = self.session.__fsm_trace__().steps[n_steps:]
-        outputs = checks.call_outputs(result.events, len(calls))
-        checks.judge_calls(
-            self, agent, calls, expected, outputs, self.executions[n_exec:], new_steps, raised
-        )
-        self._cover(agent, calls, expected, outputs, new_steps)
-        return result
-
-    def _expect(self, agent: Agent, call: CallTool) -> str:
-        """``ok``, or why the engine must refuse the call without running anything."""
-        tool = agent.find_tool(call.tool)
-        if tool is None:
-            return "unknown" if call.tool not in self._known_names() else "foreign"
-        try:
-            tool.validate(call.arguments)
-        except ArgumentError:
-            return "invalid"
-        return "ok"
-
-    def _known_names(self) -> set[str]:
-        return {t.name for c in self.config.classes.values() for _, t in class_tools(c)}
-
-    def _cover(
-        self,
-        agent: Agent,
-        calls: list[CallTool],
-        expected: list[str],
-        outputs: list[FunctionCallOutput | None],
-        steps: Sequence[Step],
-    ) -> None:
-        for call, exp, out in zip(calls, expected, outputs):
-            if exp in ("unknown", "foreign"):
-                continue
-            if out is None:  # still awaiting an AgentTask it started
-                started = [s for s in steps if s.kind == "task" and s.trigger == call.tool]
-                if started and not _is_probe(started[0]):
-                    self.coverage.record_call(agent.id, call.tool, "handoff", started[0].target_id)
-                continue
-            if out.is_error:
-                self.coverage.record_call(agent.id, call.tool, "error")
-                continue
-            moved = [s for s in steps if s.source == agent.id and s.trigger == call.tool]
-            if moved and not _is_probe(moved[0]):
-                self.coverage.record_call(agent.id, call.tool, "handoff", moved[0].target_id)
-            elif not moved:
-                self.coverage.record_call(agent.id, call.tool, "stay")
-
-    async def _update_agent(self, action: UpdateAgent) -> None:
-        if action.reuse:
-            agent = self.session.visited_agents.get(action.agent)
-            if agent is None:
-                raise ValueError(f"no earlier agent {action.agent!r} to re-activate")
-        else:
-            cls = self.config.classes.get(action.agent)
-            if cls is None:
-                raise ValueError(f"no agent class with id {action.agent!r} in this workflow")
-            agent = cls()
-        n_errors = len(self.hook_errors)
-        self.session.update_agent(agent)
-        # a no-op speech queues behind the swap job, so awaiting it waits for the swap
-        await self.session.say("", add_to_chat_ctx=False)
-        if len(self.hook_errors) > n_errors:
-            raise self.hook_errors[-1]
-
-    async def _round_trip(self, action: TaskRoundTrip) -> None:
-        caller = self.current
-        self._override = (action.tool, "probe", None)
-        try:
-            await self._calls([CallTool(action.tool, action.arguments)])
-        finally:
-            self._override = None
-        probe = self.current
-        if not isinstance(probe, ProbeTask):
-            return  # the call was refused (or the tool is not the caller's): nothing to finish
-        checks.check_all(self)
-        n = len(self.session.history.items)
-        await self._say(
-            f"#{self._turn} (the probe finishes)", ScriptedCall("probe_done", {"ok": not action.fail})
-        )
-        checks.judge_round_trip(self, caller, probe, action, self.session.history.items[n:])
 
     # ------------------------------------------------------------------ checks
 
@@ -506,8 +412,30 @@ class Driver:
         checks.check_all(self)
 
 
-def _is_probe(step: Step) -> bool:
-    return PROBE_ID in (step.source, step.target_id)
+_POLL = 0.02
+_IDLE_POLLS = 10  # 0.2 s with nothing ready and no timer pending: no step can finish now
+
+
+def _loop_idle(loop: asyncio.AbstractEventLoop) -> bool:
+    """Nothing ready and no timer pending (only I/O or another thread could wake it).
+
+    Reads the pure-Python loop's queues; on a loop without them, report "busy" so only the
+    step timeout applies.
+    """
+    ready = getattr(loop, "_ready", None)
+    scheduled = getattr(loop, "_scheduled", None)
+    if ready is None or scheduled is None:
+        return False
+    return not ready and all(h.cancelled() for h in scheduled)
+
+
+def _item_text(item: Any) -> str:
+    if isinstance(item, ChatMessage):
+        # the user's lines are the driver's own ("the LLM will call ..."): no hints in them
+        return "" if item.role == "user" else item.text_content
+    if isinstance(item, FunctionCallOutput):
+        return item.output
+    return ""
 
 
 def _id(agent: Any) -> str | None:
@@ -545,4 +473,4 @@ def _error(name: str) -> BaseException:
     return InjectedError("injected failure")
 
 
-__all__ = ["Driver", "DriverConfig", "FunctionCall", "WorkflowFailure"]
+__all__ = ["Driver", "DriverConfig", "WorkflowFailure"]

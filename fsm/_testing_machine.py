@@ -16,9 +16,11 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from ._testing_actions import (
     ERRORS,
     Action,
+    CallChain,
     CallParallel,
     CallTool,
     Say,
+    SayDuring,
     TaskRoundTrip,
     ToolRaises,
 )
@@ -45,16 +47,22 @@ class WorkflowMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.driver = Driver(self.config, self.coverage)
+        self.failed = False
         type(self).last_driver = self.driver
         self.driver.start()
 
     def perform(self, action: Action) -> None:
-        self.driver.perform(action)
+        try:
+            self.driver.perform(action)
+        except BaseException:
+            self.failed = True
+            raise
 
     def teardown(self) -> None:
         driver = self.driver
         try:
-            driver.close()
+            if not self.failed:  # after a failure, closing must not mask the real error
+                driver.close()
         finally:
             driver.dispose()
             if self.on_conversation is not None:
@@ -68,39 +76,62 @@ class WorkflowMachine(RuleBasedStateMachine):
     @precondition(_has_tools)
     @rule(data=st.data())
     def call_tool(self, data: st.DataObject) -> None:
-        """The LLM calls one of the active agent's tools with valid arguments."""
+        """The LLM calls one of the active agent's tools with valid arguments.
+
+        Rules are drawn by index and hypothesis favours low ones, so the one rule that moves
+        the workflow comes first (rules sort by name) and covers handoff and staying tools.
+        """
         tool = data.draw(st.sampled_from(self.driver.tools()), label="tool")
-        args = data.draw(valid_arguments(tool.info.parameters), label="arguments")
+        args = data.draw(
+            valid_arguments(tool.info.parameters, self.driver.words()), label="arguments"
+        )
         self.perform(CallTool(tool.name, args))
 
-    @precondition(lambda self: bool(self.driver.handoff_tools()))
+    @precondition(_has_tools)
     @rule(data=st.data())
-    def call_handoff_tool(self, data: st.DataObject) -> None:
-        """Like call_tool, restricted to tools that declare a handoff (reaches deeper states)."""
-        tool = data.draw(st.sampled_from(self.driver.handoff_tools()), label="tool")
-        args = data.draw(valid_arguments(tool.info.parameters), label="arguments")
-        self.perform(CallTool(tool.name, args))
+    def call_tools_in_rounds(self, data: st.DataObject) -> None:
+        """Several tool rounds in one turn, past ``max_tool_steps`` at times."""
+        picked = data.draw(
+            st.lists(st.sampled_from(self.driver.tools()), min_size=2, max_size=5), label="tools"
+        )
+        words = self.driver.words()
+        calls = tuple(
+            CallTool(
+                t.name, data.draw(valid_arguments(t.info.parameters, words), label="arguments")
+            )
+            for t in picked
+        )
+        self.perform(CallChain(calls))
 
     @precondition(_has_tools)
     @rule(data=st.data())
     def call_tool_badly(self, data: st.DataObject) -> None:
         """The LLM sends broken JSON, wrong types, or missing / unknown argument names."""
         tool = data.draw(st.sampled_from(self.driver.tools()), label="tool")
-        args = data.draw(invalid_arguments(tool.info.parameters), label="arguments")
+        args = data.draw(
+            invalid_arguments(tool.info.parameters, self.driver.words()), label="arguments"
+        )
         self.perform(CallTool(tool.name, args))
 
-    @precondition(lambda self: bool(self.driver.foreign_tools()))
     @rule(data=st.data())
-    def call_foreign_tool(self, data: st.DataObject) -> None:
-        """The LLM calls a tool another agent has (it must be refused)."""
-        tool = data.draw(st.sampled_from(self.driver.foreign_tools()), label="tool")
-        args = data.draw(valid_arguments(tool.info.parameters), label="arguments")
-        self.perform(CallTool(tool.name, args))
+    def call_wrong_tool(self, data: st.DataObject) -> None:
+        """The LLM calls another agent's tool, or one nobody has (it must be refused)."""
+        foreign = self.driver.foreign_tools()
+        names = [t.name for t in foreign] + list(UNKNOWN_TOOLS)
+        name = data.draw(st.sampled_from(names), label="tool")
+        tool = next((t for t in foreign if t.name == name), None)
+        args = {} if tool is None else data.draw(valid_arguments(tool.info.parameters))
+        self.perform(CallTool(name, args))
 
-    @rule(name=st.sampled_from(UNKNOWN_TOOLS))
-    def call_unknown_tool(self, name: str) -> None:
-        """The LLM calls a tool that may not exist anywhere (it must be refused)."""
-        self.perform(CallTool(name, {}))
+    @precondition(_has_tools)
+    @rule(data=st.data(), text=_WORDS)
+    def say_during_turn(self, data: st.DataObject, text: str) -> None:
+        """The user speaks again while a tool call (maybe a handoff) is still running."""
+        tool = data.draw(st.sampled_from(self.driver.tools()), label="tool")
+        args = data.draw(
+            valid_arguments(tool.info.parameters, self.driver.words()), label="arguments"
+        )
+        self.perform(SayDuring(CallTool(tool.name, args), text))
 
     @rule(text=_WORDS)
     def say(self, text: str) -> None:
@@ -118,7 +149,9 @@ class WorkflowMachine(RuleBasedStateMachine):
     def tool_raises(self, data: st.DataObject, error: str) -> None:
         """A tool of the active agent raises ToolError, StopResponse or another exception."""
         tool = data.draw(st.sampled_from(self.driver.tools()), label="tool")
-        args = data.draw(valid_arguments(tool.info.parameters), label="arguments")
+        args = data.draw(
+            valid_arguments(tool.info.parameters, self.driver.words()), label="arguments"
+        )
         self.perform(ToolRaises(tool.name, args, error))
 
     @precondition(_has_tools)
@@ -128,7 +161,12 @@ class WorkflowMachine(RuleBasedStateMachine):
         pool = self.driver.handoff_tools() or self.driver.tools()
         picked = data.draw(st.lists(st.sampled_from(pool), min_size=2, max_size=2), label="tools")
         calls = tuple(
-            CallTool(t.name, data.draw(valid_arguments(t.info.parameters), label="arguments"))
+            CallTool(
+                t.name,
+                data.draw(
+                    valid_arguments(t.info.parameters, self.driver.words()), label="arguments"
+                ),
+            )
             for t in picked
         )
         self.perform(CallParallel(calls))
@@ -138,7 +176,9 @@ class WorkflowMachine(RuleBasedStateMachine):
     def task_round_trip(self, data: st.DataObject, fail: bool) -> None:
         """A tool awaits an AgentTask that the next turn completes (or fails)."""
         tool = data.draw(st.sampled_from(self.driver.tools()), label="tool")
-        args = data.draw(valid_arguments(tool.info.parameters), label="arguments")
+        args = data.draw(
+            valid_arguments(tool.info.parameters, self.driver.words()), label="arguments"
+        )
         self.perform(TaskRoundTrip(tool.name, args, fail))
 
     # ------------------------------------------------------------------ invariants
@@ -146,4 +186,8 @@ class WorkflowMachine(RuleBasedStateMachine):
     @invariant()
     def workflow_invariants(self) -> None:
         """Every built-in handoff invariant and the user's own (see voxfsm.fsm.testing)."""
-        self.driver.check()
+        try:
+            self.driver.check()
+        except BaseException:
+            self.failed = True
+            raise

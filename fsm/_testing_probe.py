@@ -18,8 +18,11 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
+
 from voxfsm.agents import Agent, AgentTask, ToolError, function_tool
 from voxfsm.agents.chat import INSTRUCTIONS_ID
+
+from .spec import Step
 
 PROBE_ID = "voxfsm_probe_task"
 
@@ -42,6 +45,11 @@ class ProbeTask(AgentTask[str]):
 
 class InjectedError(RuntimeError):
     """What a :class:`~voxfsm.fsm.testing.ToolRaises` step raises for ``RuntimeError``."""
+
+
+def is_probe_step(step: Step) -> bool:
+    """A transition into or out of the driver's own probe task (not the workflow's)."""
+    return PROBE_ID in (step.source, step.target_id)
 
 
 @attrs.frozen
@@ -82,7 +90,7 @@ def watch_construction(sink: list[str]) -> None:
     """Start recording not-fresh constructions into ``sink`` (nests; undo with unwatch)."""
     if not _sinks:
         _original_init.append(Agent.__init__)
-        Agent.__init__ = _recording_init(Agent.__init__)  # type: ignore[method-assign]
+        Agent.__init__ = _recording_init(Agent.__init__)
     _sinks.append(sink)
 
 
@@ -90,7 +98,7 @@ def unwatch_construction(sink: list[str]) -> None:
     if sink in _sinks:
         _sinks.remove(sink)
     if not _sinks and _original_init:
-        Agent.__init__ = _original_init.pop()  # type: ignore[method-assign]
+        Agent.__init__ = _original_init.pop()
 
 
 # ---------------------------------------------------------------- log noise we cause

@@ -16,6 +16,15 @@ from ._testing_actions import ACTION_TYPES, Action, actions_code
 from ._testing_coverage import Coverage
 
 
+class WorkflowFailure(AssertionError):
+    """A generated conversation broke a workflow rule; ``check`` names which one."""
+
+    def __init__(self, check: str, message: str) -> None:
+        super().__init__(f"[{check}] {message}")
+        self.check = check
+        self.message = message
+
+
 @attrs.frozen
 class Failure:
     """The smallest failing conversation hypothesis found."""
@@ -116,10 +125,13 @@ def regression_test(
 ) -> str:
     """A pytest function that replays ``actions`` and fails the same way until fixed."""
     used = {type(a).__name__ for a in actions if isinstance(a, ACTION_TYPES)}
-    if "CallParallel" in used:
+    if used & {"CallParallel", "SayDuring", "CallChain"}:
         used.add("CallTool")
     imports = ", ".join([*sorted(used), "replay"])
-    kwargs = f"\n        {replay_kwargs}," if replay_kwargs else ""
+    lines = [ln.strip() for ln in replay_kwargs.splitlines() if ln.strip()]
+    kwargs = "".join(
+        f"\n        {ln if ln.endswith(',') or '#' in ln else ln + ','}" for ln in lines
+    )
     return (
         f"from voxfsm.fsm.testing import {imports}\n"
         f"{entry_import}\n\n\n"

@@ -7,7 +7,9 @@ asks the tool itself (``tool.validate``) whether the engine should accept what w
 
 from __future__ import annotations
 
+import re
 import string
+from collections.abc import Sequence
 from typing import Any
 
 from hypothesis import strategies as st
@@ -24,8 +26,13 @@ _FORMATS: dict[str, st.SearchStrategy[Any]] = {
 UNEXPECTED_KEY = "voxfsm_unexpected"
 
 
-def value_for(schema: Any, depth: int = 0) -> st.SearchStrategy[Any]:
-    """Values that satisfy ``schema`` (best effort; exotic keywords are ignored)."""
+def value_for(schema: Any, depth: int = 0, words: Sequence[str] = ()) -> st.SearchStrategy[Any]:
+    """Values that satisfy ``schema`` (best effort; exotic keywords are ignored).
+
+    ``words`` (tokens from the agent's context) are offered for free-text strings too: a
+    tool that takes a menu item id or a slot id only does something interesting with one
+    the conversation has mentioned.
+    """
     if not isinstance(schema, dict):
         return _JSON_SCALAR
     if "const" in schema:
@@ -34,18 +41,20 @@ def value_for(schema: Any, depth: int = 0) -> st.SearchStrategy[Any]:
         return st.sampled_from(schema["enum"])
     for key in ("anyOf", "oneOf"):
         if key in schema:
-            return st.one_of([value_for(s, depth) for s in schema[key]])
+            return st.one_of([value_for(s, depth, words) for s in schema[key]])
     if "allOf" in schema and len(schema["allOf"]) == 1:
-        return value_for(schema["allOf"][0], depth)
+        return value_for(schema["allOf"][0], depth, words)
     kind = schema.get("type")
     if isinstance(kind, list):
-        return st.one_of([value_for({**schema, "type": k}, depth) for k in kind])
+        return st.one_of([value_for({**schema, "type": k}, depth, words) for k in kind])
     if kind == "string":
-        return _string(schema)
+        return _string(schema, words)
     if kind == "integer":
         lo = schema.get("minimum", schema.get("exclusiveMinimum", -1001) + 1)
         hi = schema.get("maximum", schema.get("exclusiveMaximum", 1001) - 1)
-        return st.integers(int(lo), int(hi))
+        small = st.integers(max(int(lo), 0), min(int(hi), 10))  # what a model usually sends
+        wide = st.integers(int(lo), int(hi))
+        return st.one_of(small, wide) if int(lo) <= min(int(hi), 10) else wide
     if kind == "number":
         lo = schema.get("minimum", schema.get("exclusiveMinimum"))
         hi = schema.get("maximum", schema.get("exclusiveMaximum"))
@@ -59,18 +68,18 @@ def value_for(schema: Any, depth: int = 0) -> st.SearchStrategy[Any]:
     if kind == "array":
         if depth > 2:
             return st.just([])
-        items = value_for(schema.get("items", {}), depth + 1)
+        items = value_for(schema.get("items", {}), depth + 1, words)
         return st.lists(
             items, min_size=schema.get("minItems", 0), max_size=min(schema.get("maxItems", 3), 3)
         )
     if kind == "object" or "properties" in schema:
         if depth > 2:
             return st.just({})
-        return object_for(schema, depth + 1)
+        return object_for(schema, depth + 1, words)
     return _JSON_SCALAR
 
 
-def _string(schema: dict[str, Any]) -> st.SearchStrategy[str]:
+def _string(schema: dict[str, Any], words: Sequence[str] = ()) -> st.SearchStrategy[str]:
     fmt = schema.get("format")
     if fmt in _FORMATS:
         return _FORMATS[fmt]
@@ -78,22 +87,51 @@ def _string(schema: dict[str, Any]) -> st.SearchStrategy[str]:
         return st.from_regex(schema["pattern"], fullmatch=True)
     lo = schema.get("minLength", 0)
     hi = max(lo, min(schema.get("maxLength", 12), 24))
-    return st.text(alphabet=string.ascii_letters + string.digits + " ", min_size=lo, max_size=hi)
+    text = st.text(alphabet=string.ascii_letters + string.digits + " ", min_size=lo, max_size=hi)
+    fitting = [w for w in words if lo <= len(w) <= schema.get("maxLength", len(w))]
+    # mentioned words first: an id the conversation used is what a real model would send
+    return st.one_of(st.sampled_from(fitting), text) if fitting else text
 
 
-def object_for(schema: dict[str, Any], depth: int = 0) -> st.SearchStrategy[dict[str, Any]]:
+def object_for(
+    schema: dict[str, Any], depth: int = 0, words: Sequence[str] = ()
+) -> st.SearchStrategy[dict[str, Any]]:
     """Objects with every required property and any subset of the optional ones."""
     props: dict[str, Any] = schema.get("properties", {})
     required = set(schema.get("required", ()))
     return st.fixed_dictionaries(
-        {k: value_for(v, depth) for k, v in props.items() if k in required},
-        optional={k: value_for(v, depth) for k, v in props.items() if k not in required},
+        {k: value_for(v, depth, words) for k, v in props.items() if k in required},
+        optional={k: value_for(v, depth, words) for k, v in props.items() if k not in required},
     )
 
 
-def valid_arguments(schema: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+def valid_arguments(
+    schema: dict[str, Any], words: Sequence[str] = ()
+) -> st.SearchStrategy[dict[str, Any]]:
     """Arguments a correct LLM would send for a tool with this ``parameters`` schema."""
-    return object_for(schema)
+    return object_for(schema, 0, words)
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{1,39}")
+
+
+def context_words(texts: Sequence[str], limit: int = 200) -> list[str]:
+    """Distinct tokens of ``texts``: id-like ones first (``fries_l``, ``mon-0900``), newest first.
+
+    Hypothesis prefers early choices, so the order is what makes a generated argument name
+    something the conversation offered rather than a word of the instructions.
+    """
+    seen: dict[str, None] = {}
+    for text in texts:
+        for found in _TOKEN.findall(text):
+            token = found.rstrip(".:-")  # sentence punctuation, not part of an id
+            seen.pop(token, None)
+            seen[token] = None
+    recent = list(seen)[::-1][:limit]
+    return sorted(recent, key=lambda w: not _ID_LIKE.search(w))  # stable: recency kept
+
+
+_ID_LIKE = re.compile(r"_|[a-z]-[a-z0-9]|[A-Za-z]\d|\d[A-Za-z]")
 
 
 def _wrong_value(prop: Any) -> Any:
@@ -110,7 +148,9 @@ def _wrong_value(prop: Any) -> Any:
     return {"nested": ["object"]}  # no scalar type accepts an object
 
 
-def invalid_arguments(schema: dict[str, Any]) -> st.SearchStrategy[dict[str, Any] | str]:
+def invalid_arguments(
+    schema: dict[str, Any], words: Sequence[str] = ()
+) -> st.SearchStrategy[dict[str, Any] | str]:
     """Arguments a confused LLM sends: broken JSON, wrong types, missing or unknown names.
 
     Each is *meant* to be rejected; the driver still asks the tool, since lax validation may
@@ -118,7 +158,7 @@ def invalid_arguments(schema: dict[str, Any]) -> st.SearchStrategy[dict[str, Any
     """
     props: dict[str, Any] = schema.get("properties", {})
     required = sorted(schema.get("required", ()))
-    base = valid_arguments(schema)
+    base = valid_arguments(schema, words)
     options: list[st.SearchStrategy[Any]] = [
         st.sampled_from(["{not json", "[1, 2]", '"text"']),
         base.map(lambda args: {**args, UNEXPECTED_KEY: 1}),
@@ -129,7 +169,9 @@ def invalid_arguments(schema: dict[str, Any]) -> st.SearchStrategy[dict[str, Any
                 lambda pair: {k: v for k, v in pair[0].items() if k != pair[1]}
             )
         )
-    typed = sorted(k for k, p in props.items() if isinstance(p, dict) and ("type" in p or "enum" in p))
+    typed = sorted(
+        k for k, p in props.items() if isinstance(p, dict) and ("type" in p or "enum" in p)
+    )
     if typed:
         options.append(
             st.tuples(base, st.sampled_from(typed)).map(

@@ -20,7 +20,9 @@ Each generated step is a user turn whose LLM response comes from hypothesis (a
 arguments drawn from its JSON schema, valid or not; a call of another agent's tool or of an
 unknown one; plain words; ``session.update_agent()`` to a new agent or back to an earlier
 one; a tool made to raise ``ToolError``/``StopResponse``/another exception; two calls in
-one step; a tool that awaits an ``AgentTask`` completed (or failed) on the next turn.
+one step; several tool rounds in one turn; a tool that awaits an ``AgentTask`` completed
+(or failed) on the next turn; the user speaking again while a turn (and its handoff) is
+still running.
 
 After every step these must hold (each failure names its rule in brackets):
 
@@ -38,6 +40,9 @@ After every step these must hold (each failure names its rule in brackets):
 - ``undeclared-handoff``: every tool handoff is declared (``handoff=`` or return annotation);
 - ``refused-call``/``double-handoff``/``tool-outcome``/``task-return``: the outcome table of
   the API (unknown, foreign or invalid calls give an error and run nothing, ...);
+- ``tool-rounds``: a turn runs at most ``max_tool_steps`` consecutive tool rounds;
+- ``queued-input``: a line said during a turn is kept once and goes to the agent that is
+  active after that turn's handoff;
 - ``handoff-loop``/``deadlock``: a step activates at most ``max_activations`` agents and
   finishes within ``step_timeout`` seconds;
 - ``invariant:NAME``: your own ``invariants``, callables ``fn(session)`` that raise
@@ -48,21 +53,25 @@ This module loads no agent code on import; the machinery is imported when first 
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._testing_actions import (
     Action,
+    CallChain,
     CallParallel,
     CallTool,
     Say,
+    SayDuring,
     TaskRoundTrip,
     ToolRaises,
     UpdateAgent,
 )
 from ._testing_coverage import Coverage, format_edge
-from ._testing_report import Failure, WorkflowReport, conversation, regression_test
+from ._testing_report import Failure, WorkflowFailure, WorkflowReport
+from ._testing_shrink import attempt, failure_of
 
 if TYPE_CHECKING:
     from ._testing_driver import DriverConfig
@@ -70,15 +79,19 @@ if TYPE_CHECKING:
     from .graph import WorkflowGraph
 
 __all__ = [
+    "RULES",
     "Action",
+    "CallChain",
     "CallParallel",
     "CallTool",
     "Coverage",
     "Failure",
     "Say",
+    "SayDuring",
     "TaskRoundTrip",
     "ToolRaises",
     "UpdateAgent",
+    "WorkflowFailure",
     "WorkflowReport",
     "check_workflow",
     "declared_edges",
@@ -88,6 +101,20 @@ __all__ = [
 ]
 
 Invariant = Callable[[Any], Any]
+
+RULES = (
+    "call_tool",
+    "call_tools_in_rounds",
+    "call_tool_badly",
+    "call_wrong_tool",
+    "say",
+    "say_during_turn",
+    "update_agent",
+    "tool_raises",
+    "two_calls",
+    "task_round_trip",
+)
+"""The rules of the generated machine, by method name (what ``exclude=`` accepts)."""
 
 
 def declared_edges(graph: WorkflowGraph) -> frozenset[tuple[str, str, str | None]]:
@@ -128,6 +155,7 @@ def _config(
     classes = {s.id: s.cls for s in graph.states}
     return DriverConfig(
         entry=entry,
+        described=described,
         session_factory=session_factory,
         userdata_factory=userdata_factory,
         invariants=tuple(invariants),
@@ -148,6 +176,7 @@ def workflow_state_machine(
     steps: int = 30,
     max_activations: int = 20,
     step_timeout: float = 10.0,
+    exclude: Iterable[str] = (),
     name: str | None = None,
 ) -> type[WorkflowMachine]:
     """A hypothesis ``RuleBasedStateMachine`` class that property-tests the workflow.
@@ -157,6 +186,9 @@ def workflow_state_machine(
     ``session_factory()`` returns an unstarted ``AgentSession`` (its LLM is replaced by the
     generated choices); ``userdata_factory()`` gives each conversation fresh userdata.
     ``invariants`` are ``fn(session)`` callables checked after every step.
+
+    ``exclude`` names rules not to generate (see :data:`RULES`), e.g. ``("update_agent",)``
+    for a workflow that never swaps agents from code.
 
     ``Machine.TestCase`` is a ``unittest.TestCase`` pytest collects (``max_examples`` and
     ``steps`` set its settings); ``Machine.coverage`` accumulates transition coverage over
@@ -170,12 +202,16 @@ def workflow_state_machine(
         entry, session_factory, userdata_factory, invariants, max_activations, step_timeout
     )
     label = name or f"{_name_of(entry)}Workflow"
-    machine: type[WorkflowMachine] = type(
-        label,
-        (WorkflowMachine,),
-        {"config": config, "coverage": Coverage(entry=entry, declared=config.declared)},
-    )
-    machine.TestCase.settings = settings(  # type: ignore[misc]
+    unknown = set(exclude) - set(RULES)
+    if unknown:
+        raise ValueError(f"cannot exclude {sorted(unknown)}: the rules are {', '.join(RULES)}")
+    namespace: dict[str, Any] = {
+        "config": config,
+        "coverage": Coverage(entry=config.described, declared=config.declared),
+    }
+    namespace.update(dict.fromkeys(exclude))  # a None attribute is no rule for hypothesis
+    machine: type[WorkflowMachine] = type(label, (WorkflowMachine,), namespace)
+    machine.TestCase.settings = settings(
         max_examples=max_examples,
         stateful_step_count=steps,
         deadline=None,
@@ -195,7 +231,8 @@ def check_workflow(
     seed: int | None = None,
     max_activations: int = 20,
     step_timeout: float = 10.0,
-    progress: Callable[[int], None] | None = None,
+    exclude: Iterable[str] = (),
+    progress: Callable[[int], None] | bool | None = None,
     entry_import: str | None = None,
     entry_expr: str | None = None,
     replay_kwargs: str | None = None,
@@ -206,12 +243,9 @@ def check_workflow(
     step list, shown as a conversation and as a regression test (``entry_import``,
     ``entry_expr`` and ``replay_kwargs`` say how that test gets the entry and factories;
     they default to importing the entry by its module and name).  ``progress(n)`` is
-    called after every conversation (shrinking included).  ``seed`` makes a run repeatable.
+    called after every conversation (shrinking included); ``progress=True`` shows a rich
+    progress bar on stderr instead.  ``seed`` makes a run repeatable.
     """
-    import hypothesis
-    from hypothesis import HealthCheck, settings
-    from hypothesis.stateful import run_state_machine_as_test
-
     invariants = tuple(invariants)
     machine = workflow_state_machine(
         entry,
@@ -220,11 +254,62 @@ def check_workflow(
         invariants=invariants,
         max_activations=max_activations,
         step_timeout=step_timeout,
+        exclude=exclude,
     )
     coverage = machine.coverage
-    if progress is not None:
-        callback = progress
-        machine.on_conversation = staticmethod(lambda _driver: callback(coverage.conversations))
+    with contextlib.ExitStack() as stack:
+        if progress is True:
+            progress = stack.enter_context(_rich_progress(examples))
+        if callable(progress):
+            callback = progress
+            machine.on_conversation = staticmethod(lambda _driver: callback(coverage.conversations))
+        return _run(
+            machine,
+            examples,
+            steps,
+            seed,
+            entry,
+            invariants,
+            entry_import,
+            entry_expr,
+            replay_kwargs,
+        )
+
+
+@contextlib.contextmanager
+def _rich_progress(total: int) -> Iterator[Callable[[int], None]]:
+    """A transient rich progress bar on stderr; yields the callback that advances it."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("conversations", total=total)
+
+        def advance(done: int) -> None:
+            if done > total:
+                bar.update(task, description="shrinking a failure", total=None)
+            bar.update(task, completed=done)
+
+        yield advance
+
+
+def _run(
+    machine: type[WorkflowMachine],
+    examples: int,
+    steps: int,
+    seed: int | None,
+    entry: Any,
+    invariants: Sequence[Invariant],
+    entry_import: str | None,
+    entry_expr: str | None,
+    replay_kwargs: str | None,
+) -> WorkflowReport:
+    import hypothesis
+    from hypothesis import HealthCheck, Phase, settings
+    from hypothesis.stateful import run_state_machine_as_test
+
+    coverage = machine.coverage
     if seed is not None:
         hypothesis.seed(seed)(machine)
     run_settings = settings(
@@ -233,6 +318,8 @@ def check_workflow(
         deadline=None,
         database=None,
         print_blob=False,
+        # the explain phase re-runs the shrunk case many times for hints we do not print
+        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
         suppress_health_check=list(HealthCheck),
     )
     started = time.perf_counter()
@@ -240,7 +327,9 @@ def check_workflow(
     try:
         run_state_machine_as_test(machine, settings=run_settings)
     except Exception as exc:
-        failure = _failure(machine, exc, entry, invariants, entry_import, entry_expr, replay_kwargs)
+        failure = failure_of(
+            machine, exc, entry, invariants, entry_import, entry_expr, replay_kwargs
+        )
     return WorkflowReport(
         coverage=coverage,
         failure=failure,
@@ -264,21 +353,12 @@ def replay(
 
     Raises ``AssertionError`` (a ``WorkflowFailure`` naming the rule) on the first violation.
     """
-    from ._testing_driver import Driver
-
     config = _config(
         entry, session_factory, userdata_factory, invariants, max_activations, step_timeout
     )
-    driver = Driver(config)
-    driver.start()
-    try:
-        driver.check()
-        for step in steps:
-            driver.perform(step)
-            driver.check()
-        driver.close()
-    finally:
-        driver.dispose()
+    driver, error = attempt(config, steps)
+    if error is not None:
+        raise error
     return driver.session
 
 
@@ -289,58 +369,3 @@ def _name_of(entry: Any) -> str:
     if isinstance(entry, type):
         return entry.__name__
     return type(entry).__name__ if not callable(entry) or hasattr(entry, "id") else "Entry"
-
-
-def _importable(obj: Any) -> tuple[str, str] | None:
-    module = getattr(obj, "__module__", None)
-    qualname = getattr(obj, "__qualname__", None)
-    if not module or not qualname or "<" in qualname or module == "__main__":
-        return None
-    return module, qualname
-
-
-def _failure(
-    machine: type[WorkflowMachine],
-    exc: BaseException,
-    entry: Any,
-    invariants: Sequence[Invariant],
-    entry_import: str | None,
-    entry_expr: str | None,
-    replay_kwargs: str | None,
-) -> Failure:
-    from ._testing_driver import WorkflowFailure
-
-    driver = machine.last_driver
-    check = exc.check if isinstance(exc, WorkflowFailure) else "crash"
-    message = exc.message if isinstance(exc, WorkflowFailure) else f"{type(exc).__name__}: {exc}"
-    actions = tuple(driver.actions) if driver is not None else ()
-    history = list(driver.session.history.items) if driver and driver.session else []
-    marks = list(driver.marks) if driver is not None else []
-    if entry_expr is None:
-        found = _importable(entry)
-        if found is not None:
-            entry_import = f"from {found[0]} import {found[1].split('.')[0]}"
-            entry_expr = found[1]
-        else:
-            entry_import, entry_expr = "# import your entry agent here", "ENTRY"
-    if replay_kwargs is None:
-        names = [_importable(f) for f in invariants]
-        if names and all(names):
-            entry_import = (entry_import or "") + "".join(
-                f"\nfrom {m} import {q}" for m, q in names if q  # type: ignore[misc]
-            )
-            replay_kwargs = f"invariants=[{', '.join(q for _, q in names)}]"  # type: ignore[misc]
-        elif names:
-            replay_kwargs = "invariants=[...],  # the invariants you checked"
-    return Failure(
-        check=check,
-        message=message,
-        steps=actions,
-        conversation=conversation(actions, history, marks),
-        regression_test=regression_test(
-            actions,
-            entry_import=entry_import or "",
-            entry_expr=entry_expr,
-            replay_kwargs=replay_kwargs or "",
-        ),
-    )
