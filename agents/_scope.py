@@ -24,6 +24,7 @@ class Scope:
 
     __slots__ = (
         "continuation",
+        "job",
         "deferred",
         "errors",
         "holds_baton",
@@ -39,6 +40,7 @@ class Scope:
         self.deferred: deque[Callable[[], Awaitable[None]]] = deque()
         self.errors: list[BaseException] = []
         self.holds_baton = False
+        self.job: asyncio.Task[None] | None = None  # the task running this scope's work
         # set when a suspended AgentTask caller is resumed by a later run: finishing this
         # scope then wakes that run instead of completing our (already complete) result
         self.continuation: asyncio.Future[None] | None = None

@@ -182,16 +182,8 @@ class TurnRunner:
                         calls.append(self._call(scope, agent, handle, request))
                 if handle.interrupted:
                     break
-        except Exception:
-            # calls already recorded must not stay unanswered in the context and history
-            for fc in calls:
-                out = FunctionCallOutput(
-                    call_id=fc.call_id,
-                    name=fc.name,
-                    output="the model's reply broke off before this tool could run; it was not run",
-                    is_error=True,
-                )
-                s._record(agent, out, scope, event=FunctionCallOutputEvent(out))
+        except BaseException:  # failed or cancelled: no call may stay unanswered
+            self._answer_unrun(scope, agent, calls, "the model's reply broke off")
             raise
         if parts or handle.interrupted:
             self._message(scope, agent, handle, "".join(parts), handle.interrupted)
@@ -246,6 +238,19 @@ class TurnRunner:
 
     # ------------------------------------------------------------------ tools
 
+    def _answer_unrun(
+        self, scope: Scope, agent: Agent, calls: Sequence[FunctionCall], why: str
+    ) -> None:
+        """Error outputs for calls that will never run, so every call keeps one output."""
+        for fc in calls:
+            out = FunctionCallOutput(
+                call_id=fc.call_id,
+                name=fc.name,
+                output=f"{why} before `{fc.name}` could run; it was not run",
+                is_error=True,
+            )
+            self.s._record(agent, out, scope, event=FunctionCallOutputEvent(out))
+
     async def _tool_step(
         self, scope: Scope, agent: Agent, handle: SpeechHandle, calls: list[FunctionCall]
     ) -> bool:
@@ -276,10 +281,16 @@ class TurnRunner:
             for fc, tool, args, _ in plans
             if tool is not None
         ]
-        if len(runs) == 1:
-            results = [await runs[0]]
-        else:
-            results = list(await asyncio.gather(*runs)) if runs else []
+        try:
+            if len(runs) == 1:
+                results = [await runs[0]]
+            else:
+                results = list(await asyncio.gather(*runs)) if runs else []
+        except asyncio.CancelledError:
+            for run in runs:  # coroutines a cancelled gather never started
+                run.close()
+            self._answer_unrun(scope, agent, calls, "the turn was cancelled")
+            raise
         # speech the tools started without awaiting it is part of their step: it comes first
         await s.settle(scope)
         done = iter(results)

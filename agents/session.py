@@ -219,9 +219,15 @@ class AgentSession(Generic[T]):
 
     # ------------------------------------------------------------------ jobs
 
-    def _spawn(self, work: Callable[[Scope], Awaitable[None]], result: RunResult[Any]) -> None:
-        if self._closed:
-            raise RuntimeError("the session is closed")
+    def _spawn(
+        self,
+        work: Callable[[Scope], Awaitable[None]],
+        result: RunResult[Any],
+        *,
+        closing: bool = False,
+    ) -> None:
+        if self._closed or (self._closing and not closing):
+            raise RuntimeError("the session is closed (or closing); start a new AgentSession")
         scope = Scope(self, result)
         task = asyncio.create_task(self._job(work, scope))
         self._jobs.add(task)
@@ -229,15 +235,19 @@ class AgentSession(Generic[T]):
 
     async def _job(self, work: Callable[[Scope], Awaitable[None]], scope: Scope) -> None:
         _scope.set(scope)
-        await self._baton.acquire()
-        scope.holds_baton = True
+        scope.job = asyncio.current_task()
         error: BaseException | None = None
         try:
+            await self._baton.acquire()
+            scope.holds_baton = True
             await work(scope)
             await self._drain(scope)
             self._retain()
         except BaseException as exc:  # the run's awaiter gets it; the session keeps going
             error = exc
+            if isinstance(exc, asyncio.CancelledError) and self._closing:
+                scope.errors.clear()
+                error = RuntimeError("the session was closed before this turn finished")
             for task in scope.pending:
                 task.cancel()
             scope.pending.clear()
@@ -253,7 +263,7 @@ class AgentSession(Generic[T]):
             if "session_idle" in self._listeners:
                 asyncio.get_running_loop().call_soon(self._announce_idle)
         if isinstance(error, asyncio.CancelledError):
-            raise error
+            raise error  # cancelled from outside (not by aclose): keep cancelling
 
     def is_idle(self) -> bool:
         """True when no turn, reply, swap or AgentTask is running or queued."""
@@ -450,14 +460,27 @@ class AgentSession(Generic[T]):
                 self._background_result("update_agent"),
             )
 
-    async def aclose(self) -> None:
-        """Run the active agent's ``on_exit`` and close (a no-op for a session never started)."""
+    async def aclose(self, *, drain_timeout: float | None = 10.0) -> None:
+        """Finish queued work, run the active agent's ``on_exit``, and close.
+
+        Work still running after ``drain_timeout`` seconds is cancelled (each call it left
+        unanswered gets an error output).  A no-op for a session never started.
+        """
         if self._machine is None or self._closed:
             self._closed = True
             return
         result: RunResult[Any] = RunResult()
         self._closing = True
-        self._spawn(self._close_job, result)
+        # callers waiting for an AgentTask are not drained: the close job unwinds them so
+        # that each gets its tool output and its on_exit
+        waiting = {w.scope.job for w in self._waiters}
+        busy = [j for j in self._jobs if not j.done() and j not in waiting]
+        if busy:
+            _, stuck = await asyncio.wait(busy, timeout=drain_timeout)
+            for job in stuck:
+                job.cancel()
+            await asyncio.gather(*stuck, return_exceptions=True)
+        self._spawn(self._close_job, result, closing=True)
         self._closed = True
         try:
             await result
@@ -477,8 +500,11 @@ class AgentSession(Generic[T]):
             if not waiter.task.done():
                 waiter.task.complete(ToolError("the session closed before this task completed"))
             await _tasks.resume(self, waiter, scope)
-        if self._agent is not None and self._agent._status == "active":
-            await self.exit(self._agent, scope)
+        # normally only the current agent is active; a swap cut short may leave its
+        # predecessor active instead
+        for agent in (self._agent, *self._visited.values()):
+            if agent is not None and agent._status == "active":
+                await self.exit(agent, scope)
 
     async def __aenter__(self) -> AgentSession[T]:
         return self
