@@ -53,6 +53,8 @@ This module loads no agent code on import; the machinery is imported when first 
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -246,6 +248,27 @@ def check_workflow(
     called after every conversation (shrinking included); ``progress=True`` shows a rich
     progress bar on stderr instead.  ``seed`` makes a run repeatable.
     """
+    if _loop_running():
+        # each generated conversation runs on its own event loop, which cannot nest in a
+        # running one (a notebook cell, an async test): run the whole check in a thread
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="voxfsm-check") as pool:
+            return pool.submit(
+                check_workflow,
+                entry,
+                session_factory=session_factory,
+                userdata_factory=userdata_factory,
+                invariants=invariants,
+                examples=examples,
+                steps=steps,
+                seed=seed,
+                max_activations=max_activations,
+                step_timeout=step_timeout,
+                exclude=exclude,
+                progress=progress,
+                entry_import=entry_import,
+                entry_expr=entry_expr,
+                replay_kwargs=replay_kwargs,
+            ).result()
     invariants = tuple(invariants)
     machine = workflow_state_machine(
         entry,
@@ -274,6 +297,14 @@ def check_workflow(
             entry_expr,
             replay_kwargs,
         )
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 @contextlib.contextmanager

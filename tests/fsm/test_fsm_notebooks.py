@@ -58,3 +58,17 @@ def test_watch_session_notebook_updates_the_view_in_place(tmp_path: Path) -> Non
     assert "▶ billing" in text and "to_billing ×1 → billing" in text
     assert "verify (task) ×1" in text
     assert "[]" in text.splitlines()  # no findings
+
+
+def test_build_draw_test_notebook(tmp_path: Path) -> None:
+    nb = execute("build_draw_test.ipynb", tmp_path)
+    outs = outputs(nb)
+    svgs = [o["data"]["image/svg+xml"] for o in outs if "image/svg+xml" in o.get("data", {})]
+    assert len(svgs) == 2  # the static graph, then the one with the call's path
+    for svg in svgs:
+        assert all(f">{agent}<" in svg for agent in ("customer_service", "billing", "tech_support"))
+    text = "".join(o.get("text", "") for o in outs if o["output_type"] == "stream")
+    assert "findings: []" in text
+    assert "ended with tech_support" in text
+    assert "handoff to billing as expected" in text
+    assert "no failure found" in text
