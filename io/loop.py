@@ -13,7 +13,6 @@ import asyncio
 import collections
 import contextlib
 import logging
-import re
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
@@ -30,27 +29,13 @@ from voxfsm.agents import (
     UserStateChangedEvent,
 )
 from voxfsm.io.audio import AudioSink, AudioSource, Frame
+from voxfsm.io.format import FRAME_MS
+from voxfsm.io.sentences import split_first_clause, split_sentences, spoken_part
 from voxfsm.io.vad import Endpointer, EndpointEvent, WebRtcVAD
 
-__all__ = ["TurnMetrics", "VoiceLoop"]
+__all__ = ["TurnMetrics", "VoiceLoop", "split_sentences"]
 
 logger = logging.getLogger(__name__)
-
-# a sentence ends at . ! ? ; or : followed by whitespace, or at a line break
-_SENTENCE_END = re.compile(r"(?<=[.!?;:…])\s+|\n+")
-
-
-def split_sentences(buffer: str) -> tuple[list[str], str]:
-    """Complete sentences in ``buffer`` and the unfinished rest."""
-    parts = _SENTENCE_END.split(buffer)
-    done = [p.strip() for p in parts[:-1] if p.strip()]
-    return done, parts[-1]
-
-
-def _spoken_part(sentence: str, fraction: float) -> str:
-    """The words of ``sentence`` heard before a cut at ``fraction`` of its audio."""
-    words = sentence.split()
-    return " ".join(words[: int(len(words) * fraction)])
 
 
 @attrs.define
@@ -73,6 +58,13 @@ class VoiceLoop:
     built-in :class:`WebRtcVAD` is used. ``min_interruption_ms`` of user speech during playout
     counts as a barge-in (shorter sounds, e.g. a cough, do not cut the agent off).
 
+    ``speculate_ms`` (off by default) is for batch recognizers such as ``WhisperSTT``, which
+    only start decoding when the utterance is over: after that much silence inside an
+    utterance the loop already decodes it with ``stt.transcribe()``, and when the endpoint
+    confirms the silence, that result is used instead of decoding again (speech in between
+    discards it). It saves most of the decode time on every turn; use it only with engines
+    whose ``transcribe()`` has no side effects (not ``ScriptedSTT``).
+
     There is no echo cancellation here: on a laptop whose microphone hears its own speakers,
     the agent would interrupt itself. Use a headset, or let the sound server cancel the echo
     (PulseAudio/PipeWire: ``pactl load-module module-echo-cancel``, then pick the
@@ -92,6 +84,7 @@ class VoiceLoop:
         end_silence_ms: int = 600,
         preroll_ms: int = 300,
         min_interruption_ms: int = 300,
+        speculate_ms: int | None = None,
     ) -> None:
         self.session = session
         self.source = source
@@ -103,6 +96,11 @@ class VoiceLoop:
             "preroll_ms": preroll_ms,
         }
         self.min_interruption_ms = min_interruption_ms
+        self.speculate_ms = speculate_ms
+        self._utterance: list[bytes] = []  # audio of the open utterance, as sent to the STT
+        self._silent_ms = 0  # trailing silence in the open utterance
+        self._guess: asyncio.Task[str] | None = None  # speculative decode of the utterance
+        self._guesses: dict[asyncio.Future[str], asyncio.Task[str]] = {}
         self._endpointer: Endpointer | None = None
         self._streams: dict[int, tuple[Any, Any]] = {}  # id(stt) -> (stt, its session stream)
         # audio and end-of-utterance markers for the STT worker, in arrival order
@@ -118,6 +116,8 @@ class VoiceLoop:
         """Loudness of the latest input frame (for level meters)."""
         self.user_speaking = False
         self.agent_speaking = False
+        self.speaking_agent: Agent | None = None
+        """The agent whose words are playing now (None when silent), for sinks that label audio."""
 
     # ------------------------------------------------------------------ plugins
 
@@ -192,6 +192,7 @@ class VoiceLoop:
         event = ep.push(frame)
         if was_open and ep.in_speech:
             self._to_stt(frame.tobytes())
+            self._speculate(ep.last_is_speech)
         if event is not None:
             self._on_event(event)
         if self._speaking and ep.speech_ms >= self.min_interruption_ms:
@@ -201,12 +202,16 @@ class VoiceLoop:
         loop = asyncio.get_running_loop()
         if event.type == "speech_started":
             self._set_user_state("speaking")
+            self._utterance, self._silent_ms, self._guess = [], 0, None
             self._to_stt(event.pcm)
             return
         self._set_user_state("listening")
         metrics = TurnMetrics(loop.time() - event.trailing_silence_ms / 1000)
         metrics.mark("endpoint", loop.time())
         done: asyncio.Future[str] = loop.create_future()
+        if self._guess is not None:
+            self._guesses[done] = self._guess
+        self._utterance, self._silent_ms, self._guess = [], 0, None
         self._to_stt(done)
         self._spawn(self._user_turn(done, metrics))
 
@@ -219,8 +224,25 @@ class VoiceLoop:
     # ------------------------------------------------------------------ recognition
 
     def _to_stt(self, item: bytes | asyncio.Future[str]) -> None:
+        if isinstance(item, bytes) and self.speculate_ms is not None:
+            self._utterance.append(item)
         self._stt_items.append(item)
         self._stt_wake.set()
+
+    def _speculate(self, voiced: bool) -> None:
+        """Decode the utterance early once it has been silent for ``speculate_ms``."""
+        if self.speculate_ms is None:
+            return
+        if voiced:  # the user went on: an earlier guess would miss words
+            if self._guess is not None:
+                logger.debug("speculative decode dropped: speech again")
+            self._silent_ms, self._guess = 0, None
+            return
+        self._silent_ms += FRAME_MS
+        stt = self.plugin("stt", self._current_agent())
+        if self._guess is None and self._silent_ms >= self.speculate_ms and stt is not None:
+            logger.debug("speculative decode after %d ms of silence", self._silent_ms)
+            self._guess = self._spawn(stt.transcribe(b"".join(self._utterance)))
 
     async def _stream(self) -> Any:
         stt = self.plugin("stt", self._current_agent())
@@ -269,9 +291,18 @@ class VoiceLoop:
             self._on_event(event)
 
     async def _finish_utterance(self, done: asyncio.Future[str]) -> None:
+        guess = self._guesses.pop(done, None)
         try:
             stream = await self._stream()
-            tail = (await asyncio.to_thread(stream.finish)).text if stream is not None else ""
+            if guess is not None and stream is not None:
+                tail = await guess
+                # drop the audio the stream buffered (decoding it again is what we saved)
+                for key, (_, open_stream) in list(self._streams.items()):
+                    if open_stream is stream:
+                        del self._streams[key]
+                await asyncio.to_thread(stream.close)
+            else:
+                tail = (await asyncio.to_thread(stream.finish)).text if stream is not None else ""
         except Exception as exc:  # a broken recognizer must not kill the loop
             logger.exception("speech recognition failed")
             self.session.emit("error", ErrorEvent(exc, "stt"))
@@ -328,14 +359,17 @@ class VoiceLoop:
         clips: asyncio.Queue[tuple[str, Any] | None] = asyncio.Queue()
 
         async def synthesize() -> None:
-            buffer = ""
+            buffer, clips_made = "", 0
             try:
                 async for piece in text:
                     if metrics is not None:
                         metrics.mark("llm_first_token", loop.time())
                     received.append(piece)
                     sentences, buffer = split_sentences(buffer + piece)
+                    if not sentences and not clips_made:
+                        sentences, buffer = split_first_clause(buffer)
                     for sentence in sentences:
+                        clips_made += 1
                         await clips.put((sentence, await tts.synthesize(sentence)))
                 if buffer.strip():
                     await clips.put((buffer.strip(), await tts.synthesize(buffer.strip())))
@@ -344,6 +378,7 @@ class VoiceLoop:
 
         self._barged_in = False
         self._speaking = self.agent_speaking = True
+        self.speaking_agent = agent
         self._synth = asyncio.create_task(synthesize())
         spoken: list[str] = []
         try:
@@ -353,11 +388,12 @@ class VoiceLoop:
                     metrics.mark("tts_first_audio", loop.time())
                 played = await self.sink.play(clip)
                 if self._barged_in or played < len(clip.samples):
-                    spoken.append(_spoken_part(sentence, played / max(1, len(clip.samples))))
+                    spoken.append(spoken_part(sentence, played / max(1, len(clip.samples))))
                     break
                 spoken.append(sentence)
         finally:
             self._speaking = self.agent_speaking = False
+            self.speaking_agent = None
             synth, self._synth = self._synth, None
             if not synth.done():
                 synth.cancel()
