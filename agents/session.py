@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from voxfsm.agents import _tasks, plugins
+from voxfsm.agents._events import EventEmitter
 from voxfsm.agents._machine import SWAP, declares, definition_for, fire_now, register, registered
 from voxfsm.agents._scope import Scope, _scope, _speaker, _tool, current_scope
 from voxfsm.agents._turns import TurnRunner
@@ -33,7 +34,7 @@ from voxfsm.agents.run_result import AgentHandoffEvent, RunResult
 from voxfsm.agents.speech import SpeechHandle
 from voxfsm.agents.tools import ToolError
 from voxfsm.fsm.machine import SessionMachine
-from voxfsm.fsm.spec import Step, Trace, state_spec
+from voxfsm.fsm.spec import Step, Trace
 
 log = logging.getLogger("voxfsm.agents")
 
@@ -41,7 +42,7 @@ T = TypeVar("T")
 _UNSET: Any = object()
 
 
-class AgentSession(Generic[T]):
+class AgentSession(EventEmitter, Generic[T]):
     """One conversation: the active agent, shared userdata, history and plugins."""
 
     def __init__(
@@ -59,6 +60,7 @@ class AgentSession(Generic[T]):
         max_history_items: int | None = None,
         max_context_items: int | None = None,
     ) -> None:
+        super().__init__()
         if max_tool_steps < 1:
             raise ValueError("max_tool_steps must be at least 1")
         self._llm = plugins.resolve("llm", llm)
@@ -79,7 +81,6 @@ class AgentSession(Generic[T]):
         self._entry: Agent | None = None
         self._machine: SessionMachine | None = None
         self._baton = asyncio.Lock()
-        self._listeners: dict[str, list[Callable[[Any], Any]]] = {}
         self._steps: list[Step] = []
         self._visited: dict[str, Agent] = {}
         self._waiters: list[_tasks.TaskWaiter] = []
@@ -176,26 +177,6 @@ class AgentSession(Generic[T]):
         return getattr(self, f"_{kind}") if own is plugins.NOT_GIVEN else own
 
     # ------------------------------------------------------------------ events
-
-    def on(self, event: str, callback: Callable[[Any], Any] | None = None) -> Any:
-        """Register ``callback`` for ``event`` (usable as a decorator when called without it)."""
-
-        def register(cb: Callable[[Any], Any]) -> Callable[[Any], Any]:
-            self._listeners.setdefault(event, []).append(cb)
-            return cb
-
-        return register(callback) if callback is not None else register
-
-    def off(self, event: str, callback: Callable[[Any], Any]) -> None:
-        if callback in self._listeners.get(event, ()):
-            self._listeners[event].remove(callback)
-
-    def emit(self, event: str, payload: Any) -> None:
-        for cb in tuple(self._listeners.get(event, ())):
-            try:
-                cb(payload)
-            except Exception:
-                log.exception("listener of %r failed", event)
 
     def _set_agent_state(self, state: str) -> None:
         old, self._agent_state = self._agent_state, state
@@ -618,26 +599,6 @@ class AgentSession(Generic[T]):
         from voxfsm.agents.snapshot import restore
 
         return restore(cls, data, **session_kwargs)
-
-    def _resume_from(
-        self,
-        *,
-        active: Agent,
-        entry_cls: type[Agent],
-        history: ChatContext,
-        visited: dict[str, Agent],
-        steps: list[Step],
-    ) -> None:
-        defn = definition_for(entry_cls)
-        register(defn, entry_cls)
-        self._machine = SessionMachine(defn)
-        self._entry = visited.get(state_spec(entry_cls).id, active)
-        self._history = history
-        self._visited = dict(visited)
-        self._steps = steps
-        self._agent = active
-        self._activate(active)
-        self._machine.set_state(active.id)
 
     # ------------------------------------------------------------------ graph
 

@@ -16,10 +16,12 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
+from voxfsm.agents._machine import definition_for, register
 from voxfsm.agents.agent import Agent
 from voxfsm.agents.chat import ChatContext, converter
+from voxfsm.fsm.machine import SessionMachine
 from voxfsm.fsm.snapshot import SnapshotError, envelope, mismatches, open_envelope
-from voxfsm.fsm.spec import Step
+from voxfsm.fsm.spec import Step, state_spec
 
 if TYPE_CHECKING:
     from voxfsm.agents.session import AgentSession
@@ -229,7 +231,8 @@ def restore(
         session_kwargs["userdata"] = _userdata(saved.userdata)
     entry_cls = _load(saved.entry) if saved.entry else type(built[saved.active])
     session = session_cls(**session_kwargs)
-    session._resume_from(
+    _resume(
+        session,
         active=built[saved.active],
         entry_cls=entry_cls,
         history=_context(saved.history, "the history"),
@@ -247,3 +250,25 @@ def restore(
         ],
     )
     return session
+
+
+def _resume(
+    session: AgentSession[Any],
+    *,
+    active: Agent,
+    entry_cls: type[Agent],
+    history: ChatContext,
+    visited: dict[str, Agent],
+    steps: list[Step],
+) -> None:
+    """Put a fresh session where the snapshot left off; no hook runs."""
+    defn = definition_for(entry_cls)
+    register(defn, entry_cls)
+    session._machine = SessionMachine(defn)
+    session._entry = visited.get(state_spec(entry_cls).id, active)
+    session._history = history
+    session._visited = dict(visited)
+    session._steps = steps
+    session._agent = active
+    session._activate(active)
+    session._machine.set_state(active.id)

@@ -1,0 +1,36 @@
+"""A tiny synchronous event emitter: ``on``/``off``/``emit``, listeners' errors logged."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger("voxfsm.agents")
+
+
+class EventEmitter:
+    """Listeners run synchronously, in registration order; one failing does not stop others."""
+
+    def __init__(self) -> None:
+        self._listeners: dict[str, list[Callable[[Any], Any]]] = {}
+
+    def on(self, event: str, callback: Callable[[Any], Any] | None = None) -> Any:
+        """Register ``callback`` for ``event`` (usable as a decorator when called without it)."""
+
+        def register(cb: Callable[[Any], Any]) -> Callable[[Any], Any]:
+            self._listeners.setdefault(event, []).append(cb)
+            return cb
+
+        return register(callback) if callback is not None else register
+
+    def off(self, event: str, callback: Callable[[Any], Any]) -> None:
+        if callback in self._listeners.get(event, ()):
+            self._listeners[event].remove(callback)
+
+    def emit(self, event: str, payload: Any) -> None:
+        for cb in tuple(self._listeners.get(event, ())):
+            try:
+                cb(payload)
+            except Exception:
+                log.exception("listener of %r failed", event)
