@@ -48,7 +48,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--llm", metavar="URL", help="OpenAI-compatible server instead")
     parser.add_argument("--model", metavar="NAME", help="model name on that server")
     parser.add_argument(
-        "--end-silence-ms", type=int, default=600, metavar="MS", help="silence that ends a turn"
+        "--end-silence-ms",
+        type=int,
+        default=400,
+        metavar="MS",
+        help="silence that ends a caller turn (default 400: the caller's pauses are ≤ 320 ms)",
     )
 
 
@@ -106,6 +110,11 @@ async def _voice_call(
         "[dim]voice: the caller speaks with Piper en-joe, agents with espeak voices; "
         f"speech recognition: Whisper tiny.en; {'fast' if args.fast else 'real-time'} call[/dim]"
     )
+    if args.fast:
+        console.print(
+            "[dim]--fast: audio goes in faster than real time, so the latencies shown are not "
+            "what a caller would wait (run without --fast for those)[/dim]"
+        )
     call = DemoCall(
         session,
         turns,

@@ -242,7 +242,14 @@ class VoiceLoop:
         stt = self.plugin("stt", self._current_agent())
         if self._guess is None and self._silent_ms >= self.speculate_ms and stt is not None:
             logger.debug("speculative decode after %d ms of silence", self._silent_ms)
-            self._guess = self._spawn(stt.transcribe(b"".join(self._utterance)))
+            self._guess = self._spawn(self._decode(stt, b"".join(self._utterance)))
+
+    async def _decode(self, stt: Any, pcm: bytes) -> str:
+        start = asyncio.get_running_loop().time()
+        text: str = await stt.transcribe(pcm)
+        elapsed = asyncio.get_running_loop().time() - start
+        logger.debug("speculative decode of %.1f s took %.0f ms", len(pcm) / 32000, elapsed * 1e3)
+        return text
 
     async def _stream(self) -> Any:
         stt = self.plugin("stt", self._current_agent())
