@@ -82,7 +82,7 @@ def speech_end_s(samples: np.ndarray) -> float:
     count = samples.size // FRAME_SAMPLES
     blocks = samples[: count * FRAME_SAMPLES].reshape(count, FRAME_SAMPLES).astype(np.float64)
     loud = np.flatnonzero(np.sqrt((blocks**2).mean(axis=1)) > 328)
-    return (loud[-1] + 1) * FRAME_SAMPLES / SAMPLE_RATE if loud.size else 0.0
+    return float((loud[-1] + 1) * FRAME_SAMPLES / SAMPLE_RATE) if loud.size else 0.0
 
 
 def vad_costs(speech: np.ndarray) -> dict[str, float]:
@@ -218,8 +218,8 @@ def summarize(turns: list[dict[str, float]]) -> dict[str, Any]:
     final = "device_first_audio" if "device_first_audio" in out else "tts_first_audio"
     if final in out:
         out["target_ms"] = TARGET_MS
-        out["target_met_mean"] = out[final]["mean"] <= TARGET_MS
-        out["target_met_all_turns"] = out[final]["max"] <= TARGET_MS
+        out["target_met_mean"] = bool(out[final]["mean"] <= TARGET_MS)
+        out["target_met_all_turns"] = bool(out[final]["max"] <= TARGET_MS)
     return out
 
 

@@ -50,9 +50,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--end-silence-ms",
         type=int,
-        default=400,
+        default=500,
         metavar="MS",
-        help="silence that ends a caller turn (default 400: the caller's pauses are ≤ 320 ms)",
+        help="silence that ends a caller turn (default 500: the caller pauses up to ~350 ms "
+        "inside the card-number line; 400 sometimes cuts it in two)",
     )
 
 

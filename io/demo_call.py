@@ -120,7 +120,7 @@ class DemoCall:
     console: Console
     fast: bool = False
     monitor: Any = None
-    end_silence_ms: int = 400
+    end_silence_ms: int = 500
     speculate_ms: int | None = 60
     caller: SimulatedCaller = attrs.field(init=False)
     view: _DemoView = attrs.field(init=False)
