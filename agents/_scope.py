@@ -24,10 +24,10 @@ class Scope:
 
     __slots__ = (
         "continuation",
-        "job",
         "deferred",
         "errors",
         "holds_baton",
+        "job",
         "pending",
         "result",
         "session",

@@ -23,7 +23,7 @@ _class_tools_cache: dict[type, tuple[tuple[str, FunctionTool], ...]] = {}
 
 
 def snake_case(name: str) -> str:
-    """``BillingAgent`` → ``billing_agent``; acronyms stay together (``HTTPAgent`` → ``http_agent``)."""
+    """``BillingAgent`` → ``billing_agent`` (``HTTPAgent`` → ``http_agent``)."""
     s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
 

@@ -8,8 +8,8 @@ A context keeps its items in creation order; every item has a unique ``id`` and 
 from __future__ import annotations
 
 import itertools
-import os
 import json
+import os
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal, Union
@@ -229,22 +229,24 @@ class ChatContext:
         ):
             return ChatContext(items)
         # one pass with cheap type tests: handoffs copy whole histories, so this is hot
-        calls = (FunctionCall, FunctionCallOutput)
         out = []
         for it in items:
             kind = type(it)
-            if kind in calls:
-                if exclude_function_call or (names is not None and it.name not in names):  # type: ignore[union-attr]
+            if kind is FunctionCall or kind is FunctionCallOutput:
+                name = it.name  # type: ignore[union-attr]
+                if exclude_function_call or (names is not None and name not in names):
                     continue
             elif kind is AgentHandoff:
                 if exclude_handoff:
                     continue
             elif it.id == _skip_id:
                 continue
-            elif (exclude_instructions and it.role in _SYSTEM_ROLES) or (  # type: ignore[union-attr]
-                exclude_empty_message and not it.text_content  # type: ignore[union-attr]
-            ):
-                continue
+            else:
+                msg: ChatMessage = it  # type: ignore[assignment]
+                if (exclude_instructions and msg.role in _SYSTEM_ROLES) or (
+                    exclude_empty_message and not msg.text_content
+                ):
+                    continue
             out.append(it)
         return ChatContext(out)
 

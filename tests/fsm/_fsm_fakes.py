@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import attrs
+
 from voxfsm.fsm.spec import StateSpec, Step, Trace, TransitionSpec
 
 Targets = Callable[[], tuple[object, ...]]

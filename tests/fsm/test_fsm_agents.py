@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pydot
 import pytest
+
 from voxfsm.agents import Agent, AgentSession, AgentTask, function_tool
 from voxfsm.agents.llm import ScriptedLLM, call
 from voxfsm.fsm import render as R

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from _fsm_fakes import FakeSession, FakeState, FakeTool
+
 from voxfsm.fsm.checks import Finding, check_graph
 from voxfsm.fsm.graph import build_graph
 from voxfsm.fsm.spec import Unresolved

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+
 from voxfsm.io.cli import main
 
 # A workflow that implements the state protocol by hand, so the CLI is tested on its own.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from _fsm_fakes import FakeSession, FakeState, FakeTool
+
 from voxfsm.fsm.graph import Edge, WorkflowGraph, build_graph
 from voxfsm.fsm.spec import Unresolved
 

@@ -8,6 +8,7 @@ from typing import Any
 import IPython.display
 import pytest
 from _fsm_fakes import FakeSession, FakeState, FakeTool
+
 from voxfsm.fsm.jupyter import EVENTS, watch
 
 

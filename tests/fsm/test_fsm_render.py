@@ -9,6 +9,7 @@ from pathlib import Path
 import pydot
 import pytest
 from _fsm_fakes import FakeSession, FakeState, FakeTool
+
 from voxfsm.fsm import render as R
 from voxfsm.fsm.graph import WorkflowGraph, build_graph
 from voxfsm.fsm.spec import Unresolved

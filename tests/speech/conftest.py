@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+
 from voxfsm.io.format import SAMPLE_RATE
 from voxfsm.io.tts import Pyttsx3TTS
 

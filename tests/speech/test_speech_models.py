@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from voxfsm.io.cli import main
 from voxfsm.io.models import (
     KNOWN_MODELS,

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+
 from voxfsm.io import ScriptedSTT, Transcript
 from voxfsm.io.stt import STT, STTStream
 

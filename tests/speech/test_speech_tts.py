@@ -6,6 +6,7 @@ import asyncio
 
 import numpy as np
 import pytest
+
 from voxfsm.io import AudioClip, PiperTTS, Pyttsx3TTS, WhisperSTT
 from voxfsm.io.models import ModelNotFoundError
 

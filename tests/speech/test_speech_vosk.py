@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from voxfsm.io import ModelNotFoundError, Transcript, VoskSTT
 from voxfsm.io.stt.vosk import VoskStream
 

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+
 from voxfsm.io import ModelNotFoundError, WhisperSTT
 
 Speak = Callable[..., Awaitable[bytes]]
