@@ -77,7 +77,8 @@ class Request:
         return item_text(self.chat_ctx.items[-1]) if self.chat_ctx.items else ""
 
 
-def _normalize(response: Response) -> ScriptedReply:
+def normalize_response(response: Response) -> ScriptedReply:
+    """Any accepted script response (text, call, list of calls, reply, None) as a reply."""
     if response is None:
         return ScriptedReply()
     if isinstance(response, ScriptedReply):
@@ -114,11 +115,11 @@ class ScriptedLLM:
         else:
             self._fn = None
             pairs = script.items() if isinstance(script, Mapping) else script
-            self._rules = [(key, _normalize(resp)) for key, resp in pairs]
+            self._rules = [(key, normalize_response(resp)) for key, resp in pairs]
             for key, _ in self._rules:
                 if not isinstance(key, (str, re.Pattern)):
                     raise TypeError(f"script keys must be str or re.Pattern, got {key!r}")
-        self._default = _normalize(default)
+        self._default = normalize_response(default)
         self._chunk_words = chunk_words
         self._record = record
         self.requests: list[Request] = []
@@ -126,7 +127,7 @@ class ScriptedLLM:
     def respond(self, chat_ctx: ChatContext, tools: Sequence[FunctionTool]) -> ScriptedReply:
         """The scripted reply for this context (no side effects besides nothing)."""
         if self._fn is not None:
-            return _normalize(self._fn(chat_ctx, tools))
+            return normalize_response(self._fn(chat_ctx, tools))
         items = chat_ctx.items
         text = item_text(items[-1]) if items else ""
         for key, resp in self._rules:

@@ -35,7 +35,13 @@ from typing import Any, Union
 
 import attrs
 
-from voxfsm.agents.llm.scripted import ScriptedCall, ScriptedReply, call, reply
+from voxfsm.agents.llm.scripted import (
+    ScriptedCall,
+    ScriptedReply,
+    call,
+    normalize_response,
+    reply,
+)
 
 __all__ = [
     "ChatCompletionsServer",
@@ -380,7 +386,7 @@ class ChatCompletionsServer:
         if isinstance(response, RawStream):
             events = [json.dumps(e) if not isinstance(e, str) else e for e in response.events]
             return await self._stream(writer, events, response.done, per_chunk, hang_up_after)
-        scripted = _normalize(response)
+        scripted = normalize_response(response)
         if not request.stream:
             await _send_json(writer, 200, self._completion(request, scripted))
             return True
@@ -485,21 +491,6 @@ class ChatCompletionsServer:
             ],
             "usage": _usage(request, r),
         }
-
-
-def _normalize(response: Response) -> ScriptedReply:
-    if response is None:
-        return ScriptedReply()
-    if isinstance(response, ScriptedReply):
-        return response
-    if isinstance(response, str):
-        return ScriptedReply(response)
-    if isinstance(response, ScriptedCall):
-        return ScriptedReply("", (response,))
-    calls = tuple(response)  # type: ignore[arg-type]
-    if not all(isinstance(c, ScriptedCall) for c in calls):
-        raise TypeError(f"a response list must hold call(...) items, got {response!r}")
-    return ScriptedReply("", calls)
 
 
 def _wire_call(c: ScriptedCall) -> dict[str, Any]:
