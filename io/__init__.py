@@ -47,6 +47,12 @@ _export(
 _export("voxfsm.io.vad", "WebRtcVAD", "SileroVAD", "Endpointer")
 _export("voxfsm.io.stt", "VoskSTT", "WhisperSTT", "ScriptedSTT", "Transcript")
 _export("voxfsm.io.tts", "Pyttsx3TTS", "PiperTTS", "AudioClip")
-_export("voxfsm.io.loop", "VoiceLoop")
+_export(
+    "voxfsm.io.loop",
+    "VoiceLoop",
+    "VoiceLoopError",
+    "SpeechRecognitionError",
+    "SpeechSynthesisError",
+)
 _export("voxfsm.io.caller", "SimulatedCaller", "CallTimeline", "CallSink")
 _export("voxfsm.io.models", "ModelCache", "ModelNotFoundError")

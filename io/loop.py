@@ -5,6 +5,25 @@ assistant reply streams through :meth:`VoiceLoop.speak`, sentence by sentence (t
 sentence plays while the LLM is still writing the rest), and it listens the whole time so
 the user can cut in: speech during playout stops the audio within one frame and calls
 ``session.interrupt()``. Per-turn latencies go out as ``metrics_collected`` events.
+
+Faults never take the session down with them; each one gives a single ``error`` event
+(``ErrorEvent(error, source)``) and the history stays consistent:
+
+- ``source="stt"``: the recognizer raised (:class:`SpeechRecognitionError`). That utterance
+  is dropped, the broken stream is closed and the next utterance gets a fresh one.
+- ``source="tts"``: the voice could not say a sentence (:class:`SpeechSynthesisError`). The
+  sentences before it are played and nothing after it; the reply is recorded with
+  ``interrupted=True`` and holds the words that were played, or, when nothing could be
+  played at all, the reply's full text (so a turn is never lost from the history).
+- ``source="audio_input"`` / ``"audio_output"``: the microphone or speaker failed (unplugged,
+  PortAudio error): an :class:`~voxfsm.io.audio.AudioDeviceError` naming the device and
+  suggesting ``voxfsm console --list-devices``. Playback stops, turns already under way
+  finish as text, and :meth:`VoiceLoop.run` raises that error.
+- A failed turn (e.g. the LLM broke off mid-reply): ``source="voice_loop"``; the words
+  already spoken are recorded (by the session) and the loop keeps listening.
+
+Cancelling :meth:`VoiceLoop.run` (Ctrl-C) stops playback at once; the speech in progress
+is recorded as interrupted, and ``session.aclose()`` finishes the rest.
 """
 
 from __future__ import annotations
@@ -28,14 +47,49 @@ from voxfsm.agents import (
     UserInputTranscribedEvent,
     UserStateChangedEvent,
 )
-from voxfsm.io.audio import AudioSink, AudioSource, Frame
+from voxfsm.io.audio import AudioDeviceError, AudioSink, AudioSource, Frame
 from voxfsm.io.format import FRAME_MS
 from voxfsm.io.sentences import split_first_clause, split_sentences, spoken_part
 from voxfsm.io.vad import Endpointer, EndpointEvent, WebRtcVAD
 
-__all__ = ["TurnMetrics", "VoiceLoop", "split_sentences"]
+__all__ = [
+    "SpeechRecognitionError",
+    "SpeechSynthesisError",
+    "TurnMetrics",
+    "VoiceLoop",
+    "VoiceLoopError",
+    "split_sentences",
+]
 
 logger = logging.getLogger(__name__)
+
+_DEVICE_HINT = (
+    "check that it is still connected and working, or pick another one from "
+    "`voxfsm console --list-devices` (then --input-device/--output-device)"
+)
+
+
+class VoiceLoopError(RuntimeError):
+    """A speech engine failed; the voice loop reported it and carried on."""
+
+
+class SpeechRecognitionError(VoiceLoopError):
+    """The STT raised; the utterance it was decoding was dropped."""
+
+
+class SpeechSynthesisError(VoiceLoopError):
+    """The TTS raised; the rest of that reply was not spoken."""
+
+
+def _describe(end: Any, kind: str) -> str:
+    """``end`` as a user would recognise it: the device name, else the file, else the type."""
+    name = getattr(end, "device_name", None) or getattr(end, "device", None)
+    if name is not None:
+        return f"the audio {kind} device {str(name)!r}"
+    path = getattr(end, "path", None)
+    if path is not None:
+        return f"the audio {kind} file {str(path)!r}"
+    return f"the audio {kind} ({type(end).__name__})"
 
 
 @attrs.define
@@ -112,6 +166,10 @@ class VoiceLoop:
         self._speaking = False
         self._barged_in = False
         self._synth: asyncio.Task[None] | None = None
+        self._stt_broken = False  # the open utterance's recognizer failed: drop its audio
+        self._silenced = False  # playback stopped for good (run() ending or a dead device)
+        self._fatal: AudioDeviceError | None = None
+        self._stopped = asyncio.Event()
         self.level_dbfs = -96.0
         """Loudness of the latest input frame (for level meters)."""
         self.user_speaking = False
@@ -153,15 +211,29 @@ class VoiceLoop:
         """Start the session (with ``agent``, unless already started) and converse until the
         source ends; then finish pending turns and playout."""
         self.session.output = self
+        self._silenced, self._fatal = False, None
+        self._stopped.clear()
         stt_worker = self._spawn(self._stt_worker())
         listener = self._spawn(self._listen())
         try:
             if agent is not None or self._current_agent() is None:
                 await self.session.start(agent)
-            await listener
+            stopped = asyncio.ensure_future(self._stopped.wait())
+            try:
+                await asyncio.wait({listener, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stopped.cancel()
+            if self._fatal is None:
+                await listener
+            else:
+                listener.cancel()
+            # turns under way finish (as text only when the speaker is gone)
             while pending := [t for t in self._tasks if t is not stt_worker and not t.done()]:
                 await asyncio.gather(*pending, return_exceptions=True)
+            if self._fatal is not None:
+                raise self._fatal
         finally:
+            self._silence()
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -177,9 +249,34 @@ class VoiceLoop:
         task.add_done_callback(self._tasks.discard)
         return task
 
+    def _silence(self) -> None:
+        """Stop playback for good: the clip playing now and everything queued after it."""
+        self._silenced = True
+        self.sink.stop()
+        if self._synth is not None:
+            self._synth.cancel()
+
+    def _fail(self, error: AudioDeviceError, source: str) -> None:
+        """A device is gone: report it once, stop playing, and make ``run()`` end."""
+        if self._fatal is not None:
+            return
+        self._fatal = error
+        logger.error("%s", error)
+        self.session.emit("error", ErrorEvent(error, source))
+        self._silence()
+        self._stopped.set()
+
     async def _listen(self) -> None:
-        async for frame in self.source:
-            self._on_frame(frame)
+        try:
+            async for frame in self.source:
+                self._on_frame(frame)
+        except Exception as exc:  # PortAudioError is no OSError: any failure ends the input
+            error = AudioDeviceError(
+                f"{_describe(self.source, 'input')} failed: {exc}; {_DEVICE_HINT}"
+            )
+            error.__cause__ = exc
+            self._fail(error, "audio_input")
+            return
         ep = self._endpointer
         if ep is not None and (event := ep.flush()) is not None:
             self._on_event(event)
@@ -257,8 +354,37 @@ class VoiceLoop:
             return None
         if id(stt) not in self._streams:
             # opening a stream may load the model: seconds of blocking work
-            self._streams[id(stt)] = (stt, await asyncio.to_thread(stt.stream))
+            try:
+                stream = await asyncio.to_thread(stt.stream)
+            except Exception as exc:
+                raise self._stt_error(stt, exc) from exc
+            self._streams[id(stt)] = (stt, stream)
         return self._streams[id(stt)][1]
+
+    def _stt_error(self, stt: Any, exc: BaseException) -> SpeechRecognitionError:
+        return SpeechRecognitionError(
+            f"speech recognition ({type(stt).__name__}) failed: {exc}; that utterance was "
+            "dropped and the next one gets a fresh recognizer stream"
+        )
+
+    async def _drop_stream(self, stream: Any, exc: Exception) -> None:
+        """Report a recognizer failure once and throw the broken stream away."""
+        stt: Any = None
+        for key, (engine, open_stream) in list(self._streams.items()):
+            if open_stream is stream:
+                stt = engine
+                del self._streams[key]
+        engine = stt if stt is not None else stream
+        error = exc if isinstance(exc, SpeechRecognitionError) else self._stt_error(engine, exc)
+        if error is not exc:
+            error.__cause__ = exc
+        logger.error("%s", error, exc_info=exc)
+        self.session.emit("error", ErrorEvent(error, "stt"))
+        if stream is not None:
+            try:
+                await asyncio.to_thread(stream.close)
+            except Exception:
+                logger.debug("closing a failed recognizer stream failed too", exc_info=True)
 
     async def _stt_worker(self) -> None:
         """Feed audio to the STT in order, off the event loop; resolve each utterance's future."""
@@ -277,12 +403,15 @@ class VoiceLoop:
                 await self._accept(b"".join(chunks))
 
     async def _accept(self, pcm: bytes) -> None:
+        if self._stt_broken:
+            return  # the rest of an utterance whose recognizer failed
+        stream = None
         try:
             stream = await self._stream()
             result = None if stream is None else await asyncio.to_thread(stream.accept, pcm)
         except Exception as exc:
-            logger.exception("speech recognition failed")
-            self.session.emit("error", ErrorEvent(exc, "stt"))
+            self._stt_broken = True
+            await self._drop_stream(stream, exc)
             return
         if result is None or not result.text:
             return
@@ -299,6 +428,14 @@ class VoiceLoop:
 
     async def _finish_utterance(self, done: asyncio.Future[str]) -> None:
         guess = self._guesses.pop(done, None)
+        if self._stt_broken:  # already reported: the utterance is dropped
+            self._stt_broken = False
+            if guess is not None:
+                guess.cancel()
+            self._finals.clear()
+            done.set_result("")
+            return
+        stream = None
         try:
             stream = await self._stream()
             if guess is not None and stream is not None:
@@ -311,9 +448,10 @@ class VoiceLoop:
             else:
                 tail = (await asyncio.to_thread(stream.finish)).text if stream is not None else ""
         except Exception as exc:  # a broken recognizer must not kill the loop
-            logger.exception("speech recognition failed")
-            self.session.emit("error", ErrorEvent(exc, "stt"))
-            tail = ""
+            await self._drop_stream(stream, exc)
+            self._finals.clear()
+            done.set_result("")
+            return
         text = " ".join(t for t in [*self._finals, tail] if t.strip())
         self._finals.clear()
         done.set_result(text)
@@ -360,10 +498,24 @@ class VoiceLoop:
         tts = self.plugin("tts", agent)
         if tts is None:  # speech disabled for this agent: the reply is text only
             return PlayoutResult("".join([piece async for piece in text]))
+        if self._silenced:  # the speaker is gone (or the loop is ending): text only, unheard
+            return PlayoutResult("".join([piece async for piece in text]).strip(), True)
         loop = asyncio.get_running_loop()
         metrics = self._metrics
         received: list[str] = []
         clips: asyncio.Queue[tuple[str, Any] | None] = asyncio.Queue()
+        failed: list[SpeechSynthesisError] = []
+
+        async def say(sentence: str) -> None:
+            try:
+                clip = await tts.synthesize(sentence)
+            except Exception as exc:
+                error = SpeechSynthesisError(
+                    f"speech synthesis ({type(tts).__name__}) failed on {sentence!r}: {exc}; "
+                    "the rest of this reply was not spoken"
+                )
+                raise error from exc
+            await clips.put((sentence, clip))
 
         async def synthesize() -> None:
             buffer, clips_made = "", 0
@@ -377,9 +529,16 @@ class VoiceLoop:
                         sentences, buffer = split_first_clause(buffer)
                     for sentence in sentences:
                         clips_made += 1
-                        await clips.put((sentence, await tts.synthesize(sentence)))
+                        await say(sentence)
                 if buffer.strip():
-                    await clips.put((buffer.strip(), await tts.synthesize(buffer.strip())))
+                    await say(buffer.strip())
+            except SpeechSynthesisError as exc:
+                failed.append(exc)
+                logger.error("%s", exc, exc_info=exc.__cause__)
+                self.session.emit("error", ErrorEvent(exc, "tts"))
+                # nothing more is spoken, but the reply's text is read to its end
+                async for piece in text:
+                    received.append(piece)
             finally:
                 clips.put_nowait(None)
 
@@ -388,14 +547,30 @@ class VoiceLoop:
         self.speaking_agent = agent
         self._synth = asyncio.create_task(synthesize())
         spoken: list[str] = []
+        cut = False  # stopped before the end: barge-in, a dead speaker, or run() ending
         try:
             while not self._barged_in and (item := await clips.get()) is not None:
                 sentence, clip = item
+                if self._silenced:
+                    cut = True
+                    break
                 if metrics is not None:
                     metrics.mark("tts_first_audio", loop.time())
-                played = await self.sink.play(clip)
-                if self._barged_in or played < len(clip.samples):
+                try:
+                    played = await self.sink.play(clip)
+                except Exception as exc:  # PortAudioError is no OSError: any failure counts
+                    error = AudioDeviceError(
+                        f"{_describe(self.sink, 'output')} failed: {exc}; {_DEVICE_HINT}"
+                    )
+                    error.__cause__ = exc
+                    self._fail(error, "audio_output")
+                    cut = True
+                    break
+                # a resampling sink may report a few samples short of a clip it played out
+                short = len(clip.samples) - played > clip.sample_rate * FRAME_MS // 1000
+                if self._barged_in or self._silenced or short:
                     spoken.append(spoken_part(sentence, played / max(1, len(clip.samples))))
+                    cut = True
                     break
                 spoken.append(sentence)
         finally:
@@ -406,6 +581,9 @@ class VoiceLoop:
                 synth.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await synth
-        if self._barged_in:
-            return PlayoutResult(" ".join(s for s in spoken if s), interrupted=True)
-        return PlayoutResult("".join(received))
+        heard = " ".join(s for s in spoken if s)
+        if self._barged_in or cut:
+            return PlayoutResult(heard, interrupted=True)
+        if failed:  # the voice failed: what was heard, or the whole text when nothing was
+            return PlayoutResult(heard or "".join(received).strip(), interrupted=True)
+        return PlayoutResult("".join(received).strip())
