@@ -37,7 +37,7 @@ from voxfsm.agents.run_result import (
     RunResult,
 )
 from voxfsm.agents.session import AgentSession
-from voxfsm.agents.speech import PlayoutResult, SpeechHandle
+from voxfsm.agents.speech import PlayoutResult, ReplyBrokenOff, SpeechHandle
 from voxfsm.agents.tools import FunctionTool, StopResponse, ToolError, function_tool
 
 __all__ = [
@@ -63,6 +63,7 @@ __all__ = [
     "FunctionToolsExecutedEvent",
     "MetricsEvent",
     "PlayoutResult",
+    "ReplyBrokenOff",
     "RunContext",
     "RunEvent",
     "RunResult",

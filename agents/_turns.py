@@ -17,7 +17,7 @@ from voxfsm.agents.events import FunctionToolsExecutedEvent
 from voxfsm.agents.llm.base import LLMChunk, LLMError, ToolCallRequest
 from voxfsm.agents.mock import call_mock, find_mock
 from voxfsm.agents.run_result import ChatMessageEvent, FunctionCallEvent, FunctionCallOutputEvent
-from voxfsm.agents.speech import SpeechHandle
+from voxfsm.agents.speech import ReplyBrokenOff, SpeechHandle
 from voxfsm.agents.tools import ArgumentError, FunctionTool, StopResponse
 
 if TYPE_CHECKING:
@@ -198,10 +198,12 @@ class TurnRunner:
         choice: Any,
     ) -> list[FunctionCall]:
         s = self.s
-        queue: asyncio.Queue[str | None] = asyncio.Queue()
+        queue: asyncio.Queue[str | BaseException | None] = asyncio.Queue()
 
         async def text() -> AsyncIterator[str]:
             while (piece := await queue.get()) is not None:
+                if isinstance(piece, BaseException):
+                    raise piece
                 yield piece
 
         playout = asyncio.create_task(s.output.speak(text(), agent=agent))
@@ -221,6 +223,7 @@ class TurnRunner:
                     break
         except Exception as exc:  # the LLM broke off: keep what was already said, then report
             failure = exc
+            queue.put_nowait(ReplyBrokenOff(str(exc)))
         finally:
             queue.put_nowait(None)
         played = await playout

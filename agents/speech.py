@@ -14,6 +14,14 @@ from voxfsm.agents.chat import ChatItem
 _ids = itertools.count(1)
 
 
+class ReplyBrokenOff(Exception):
+    """Raised by the text iterator a voice output reads when the LLM's reply broke off.
+
+    The output should stop speaking at once (an unfinished sentence is not said) and return
+    what was played; the session then records that and reports the LLM's error.
+    """
+
+
 @attrs.frozen
 class PlayoutResult:
     """What a voice output really played: the text heard, and whether it was cut short."""

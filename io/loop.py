@@ -44,6 +44,7 @@ from voxfsm.agents import (
     ErrorEvent,
     MetricsEvent,
     PlayoutResult,
+    ReplyBrokenOff,
     UserInputTranscribedEvent,
     UserStateChangedEvent,
 )
@@ -505,6 +506,7 @@ class VoiceLoop:
         received: list[str] = []
         clips: asyncio.Queue[tuple[str, Any] | None] = asyncio.Queue()
         failed: list[SpeechSynthesisError] = []
+        broken: list[bool] = []
 
         async def say(sentence: str) -> None:
             try:
@@ -532,6 +534,8 @@ class VoiceLoop:
                         await say(sentence)
                 if buffer.strip():
                     await say(buffer.strip())
+            except ReplyBrokenOff:
+                broken.append(True)  # the LLM failed mid-reply: an unfinished sentence is not said
             except SpeechSynthesisError as exc:
                 failed.append(exc)
                 logger.error("%s", exc, exc_info=exc.__cause__)
@@ -582,7 +586,7 @@ class VoiceLoop:
             with contextlib.suppress(asyncio.CancelledError):
                 await synth
         heard = " ".join(s for s in spoken if s)
-        if self._barged_in or cut:
+        if self._barged_in or cut or broken:
             return PlayoutResult(heard, interrupted=True)
         if failed:  # the voice failed: what was heard, or the whole text when nothing was
             return PlayoutResult(heard or "".join(received).strip(), interrupted=True)

@@ -312,24 +312,31 @@ async def test_a_failing_voice_keeps_the_reply_text_and_later_turns_speak(
 
 
 class BreakingLLM:
-    """Says one sentence, then the server dies; the next request works."""
+    """Says one sentence (and maybe half of another), then the server dies; the next works."""
 
-    def __init__(self) -> None:
+    def __init__(self, fragment: str = "") -> None:
         self.requests = 0
+        self.fragment = fragment
 
     async def chat(self, **_: Any) -> AsyncIterator[LLMChunk]:
         self.requests += 1
         if self.requests == 1:
             yield LLMChunk("I will check that for you. ")
+            if self.fragment:
+                yield LLMChunk(self.fragment)
             await asyncio.sleep(0)
             raise LLMError("http://127.0.0.1:8080/v1 stopped answering; is the server running?")
         yield LLMChunk("Back again.")
 
 
+@pytest.mark.parametrize("fragment", ["", "Then I will"], ids=["after-a-sentence", "mid-sentence"])
 async def test_an_llm_failing_mid_reply_keeps_the_spoken_words_and_the_loop(
-    tmp_path: Path,
+    tmp_path: Path, fragment: str
 ) -> None:
-    session = AgentSession(llm=BreakingLLM(), stt=ScriptedSTT(["one", "two"]), tts=FakeTTS())
+    # the unfinished sentence of a broken reply is never spoken
+    session = AgentSession(
+        llm=BreakingLLM(fragment), stt=ScriptedSTT(["one", "two"]), tts=FakeTTS()
+    )
     errors = errors_of(session)
     sink = RecordingSink(tmp_path / "out.wav")
 
