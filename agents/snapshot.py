@@ -18,7 +18,7 @@ from cattrs.gen import make_dict_structure_fn, override
 
 from voxfsm.agents._machine import definition_for, register
 from voxfsm.agents.agent import Agent
-from voxfsm.agents.chat import ChatContext, converter
+from voxfsm.agents.chat import ChatContext, converter, structure_item
 from voxfsm.fsm.machine import SessionMachine
 from voxfsm.fsm.snapshot import SnapshotError, envelope, mismatches, open_envelope
 from voxfsm.fsm.spec import Step, state_spec
@@ -88,6 +88,8 @@ def take(session: AgentSession[Any]) -> dict[str, Any]:
         _importable(type(agent), f"the class of agent {agent.id!r}")
     if session._entry is not None:
         _importable(type(session._entry), "the entry agent's class")
+    # agents' contexts mostly hold the same items as history: store those once
+    in_history = {it.id for it in session.history.items}
     payload = {
         "active": session._agent.id,
         "entry": _path(type(session._entry)) if session._entry is not None else None,
@@ -97,7 +99,7 @@ def take(session: AgentSession[Any]) -> dict[str, Any]:
             aid: {
                 "class": _path(type(a)),
                 "instructions": a.instructions,
-                "chat_ctx": a._chat_ctx.to_dict(),
+                "chat_ctx": _context_refs(a._chat_ctx, in_history),
             }
             for aid, a in agents.items()
         },
@@ -178,7 +180,15 @@ def _read(snap: dict[str, Any]) -> _Saved:
     return saved
 
 
-def _rebuild(cls: type[Agent], saved: _SavedAgent, agent_id: str) -> Agent:
+def _context_refs(ctx: ChatContext, in_history: set[str]) -> dict[str, Any]:
+    return {
+        "items": [
+            {"ref": it.id} if it.id in in_history else converter.unstructure(it) for it in ctx.items
+        ]
+    }
+
+
+def _rebuild(cls: type[Agent], saved: _SavedAgent, agent_id: str, history: dict[str, Any]) -> Agent:
     try:
         agent = cls()
     except TypeError:  # the constructor needs arguments: build the base part only
@@ -186,13 +196,23 @@ def _rebuild(cls: type[Agent], saved: _SavedAgent, agent_id: str) -> Agent:
         Agent.__init__(agent, instructions=saved.instructions, id=agent_id)
     agent._id = agent_id
     agent._instructions = saved.instructions
-    agent._chat_ctx = _context(saved.chat_ctx, f"the context of agent {agent_id!r}")
+    agent._chat_ctx = _context(saved.chat_ctx, f"the context of agent {agent_id!r}", history)
     return agent
 
 
-def _context(data: dict[str, Any], what: str) -> ChatContext:
+def _context(data: dict[str, Any], what: str, history: dict[str, Any] | None = None) -> ChatContext:
+    """Items from a snapshot; ``{"ref": id}`` entries are the history's own items (shared)."""
     try:
-        return ChatContext.from_dict(data)
+        raw = data.get("items", ())
+        items = []
+        for entry in raw:
+            if isinstance(entry, dict) and set(entry) == {"ref"} and history is not None:
+                if entry["ref"] not in history:
+                    raise ValueError(f"it refers to item {entry['ref']!r}, which history lacks")
+                items.append(history[entry["ref"]])
+            else:
+                items.append(structure_item(entry))
+        return ChatContext(items)
     except Exception as exc:
         details = (
             "; ".join(cattrs.transform_error(exc))
@@ -218,12 +238,14 @@ def restore(
     session_cls: type[AgentSession[Any]], data: Any, **session_kwargs: Any
 ) -> AgentSession[Any]:
     saved = _read(open_envelope(data))
+    history = _context(saved.history, "the history")
+    by_id = {it.id: it for it in history.items}
     built: dict[str, Agent] = {}
     for aid, agent in saved.agents.items():
         cls = _load(agent.cls)
         if not (isinstance(cls, type) and issubclass(cls, Agent)):
             raise SnapshotError(f"{agent.cls} is no longer an Agent class")
-        built[aid] = _rebuild(cls, agent, aid)
+        built[aid] = _rebuild(cls, agent, aid, by_id)
     problems = mismatches(saved.fingerprint, _fingerprint(built.values()))
     if problems:
         raise SnapshotError("the workflow changed since the snapshot: " + "; ".join(problems))
@@ -235,7 +257,7 @@ def restore(
         session,
         active=built[saved.active],
         entry_cls=entry_cls,
-        history=_context(saved.history, "the history"),
+        history=history,
         visited=built,
         steps=[
             Step(

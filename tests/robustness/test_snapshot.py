@@ -768,3 +768,28 @@ async def test_userdata_given_to_restore_wins_over_the_saved_one() -> None:
     assert restored.userdata is mine
     await restored.run(user_input="NAME Zed")
     assert mine.name == "Zed" and mine.names_recorded == 1
+
+
+# ----------------------------------------------------------------------------- sharing
+
+
+async def test_agent_contexts_refer_to_history_items_instead_of_copying_them() -> None:
+    session = await driven(6)
+    data = roundtrip(session.snapshot())
+    active = data["agents"][data["active"]]["chat_ctx"]["items"]
+    refs = [it["ref"] for it in active if set(it) == {"ref"}]
+    history_ids = {it["id"] for it in data["history"]["items"]}
+    assert refs and set(refs) <= history_ids
+    assert active[0]["id"] == "voxfsm.instructions"  # not in history: stored whole
+
+    restored = AgentSession.restore(data, llm=T.make_llm())
+    by_id = {it.id: it for it in restored.history.items}
+    for item in restored.current_agent.chat_ctx.items[1:]:
+        assert item is by_id[item.id]  # shared, as in the live session
+
+
+async def test_a_reference_to_a_missing_history_item_is_a_clear_error() -> None:
+    data = roundtrip((await driven(6)).snapshot())
+    data["agents"][data["active"]]["chat_ctx"]["items"].append({"ref": "item_gone"})
+    with pytest.raises(SnapshotError, match="item_gone"):
+        AgentSession.restore(data, llm=T.make_llm())
