@@ -90,10 +90,18 @@ class FunctionCallOutput:
     type: Literal["function_call_output"] = "function_call_output"
 
 
+def _required_id(_: object, __: attrs.Attribute[str], value: str) -> None:
+    if not value:
+        raise ValueError("AgentHandoff needs new_agent_id: the id of the agent that took over")
+
+
 @attrs.define(eq=False)
 class AgentHandoff:
-    new_agent_id: str
+    """One activation: ``old_agent_id`` (``None`` at session start) → ``new_agent_id``."""
+
+    # positional order as in the API (old, new); both keyword-friendly, new is required
     old_agent_id: str | None = None
+    new_agent_id: str = attrs.field(default="", validator=_required_id)
     id: str = attrs.field(factory=_new_id)
     created_at: float = attrs.field(factory=_stamp)
     type: Literal["agent_handoff"] = "agent_handoff"
