@@ -61,7 +61,6 @@ class FunctionTool:
         "_info",
         "_raw_schema",
         "_self",
-        "attr_name",
         "description_override",
         "fn",
         "name",
@@ -96,9 +95,6 @@ class FunctionTool:
 
     def __repr__(self) -> str:
         return f"<function_tool {self.name}>"
-
-    def __set_name__(self, owner: type, attr: str) -> None:
-        self.attr_name = attr
 
     def __get__(self, instance: Any, owner: type | None = None) -> FunctionTool:
         if instance is None:

@@ -79,9 +79,6 @@ class MachineDefinition:
     def states(self) -> list[str]:
         return [s for s in self.machine.states if s != IDLE]
 
-    def has_edge(self, trigger: str, source: str, dest: str | None) -> bool:
-        return (trigger, source, dest) in self._edges
-
     def add_state(self, state: str) -> None:
         if state not in self.machine.states:
             self.machine.add_state(state)
@@ -95,9 +92,6 @@ class MachineDefinition:
             self.add_state(dest)
         self.machine.add_transition(trigger, source, dest, conditions=[_TargetIs(dest)])
         self._edges.add((trigger, source, dest))
-
-    def edges(self) -> list[tuple[str, str, str | None]]:
-        return sorted(self._edges, key=lambda e: (e[1], e[0], e[2] or ""))
 
 
 class _Model:
@@ -131,25 +125,17 @@ class SessionMachine:
         """The underlying ``transitions`` machine (shared by the workflow's sessions)."""
         return self.definition.machine
 
-    def allows(self, trigger: str) -> bool:
-        """Whether the current state has a transition for ``trigger`` (the tool's guard)."""
-        event = self.definition.machine.events.get(trigger)
-        return event is not None and self.state in event.transitions
-
-    async def fire(self, trigger: str, target: str | None) -> bool:
-        """Take ``trigger`` towards ``target`` (``None`` = stay); returns whether it was declared.
+    async def fire(self, trigger: str, target: str | None) -> None:
+        """Take ``trigger`` towards ``target`` (``None`` = stay).
 
         An edge the workflow did not declare is added on the fly, so the session keeps going;
-        the caller decides how loudly to report it.
+        whether it was declared is the caller's to judge (a tool knows its own targets).
         """
         defn = self.definition
-        declared = defn.has_edge(trigger, self.state, target)
-        if not declared:
-            defn.add_edge(trigger, self.state, target)
+        defn.add_edge(trigger, self.state, target)  # a no-op for a known edge
         ok = await defn.machine.events[trigger].trigger(self._model, target=target)
-        if not ok:  # pragma: no cover - the guard we just added always matches
+        if not ok:  # pragma: no cover - the guard just added always matches
             raise RuntimeError(f"machine refused {trigger!r} from {self.state!r} to {target!r}")
-        return declared
 
     def set_state(self, state: str) -> None:
         """Jump without callbacks (session start and restore)."""

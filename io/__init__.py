@@ -7,8 +7,7 @@ without the ``voice`` extra.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from voxfsm.io._lazy import lazy_getattr
 
 # public name -> module that defines it (imported on first attribute access)
 _EXPORTS: dict[str, str] = {}
@@ -22,13 +21,7 @@ def _export(module: str, *names: str) -> None:
         __all__.append(name)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'voxfsm.io' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
 
 
 def __dir__() -> list[str]:

@@ -5,9 +5,7 @@ Engines import their heavy dependencies (vosk, faster-whisper, numpy) only when 
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from voxfsm.io._lazy import lazy_getattr
 from voxfsm.io.stt.base import STT, STTStream, Transcript
 
 __all__ = ["STT", "STTStream", "ScriptedSTT", "Transcript", "VoskSTT", "WhisperSTT"]
@@ -19,8 +17,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'voxfsm.io.stt' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr(__name__, _LAZY)

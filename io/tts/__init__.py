@@ -5,9 +5,7 @@ Engines import their heavy dependencies (pyttsx3, piper, numpy) only when used.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from voxfsm.io._lazy import lazy_getattr
 from voxfsm.io.tts.base import TTS, AudioClip
 
 __all__ = ["TTS", "AudioClip", "PiperTTS", "Pyttsx3TTS"]
@@ -18,8 +16,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'voxfsm.io.tts' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr(__name__, _LAZY)

@@ -129,7 +129,7 @@ def _wait_for_wav(path: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            with path.open("rb") as f:  # type: ignore[attr-defined]
+            with path.open("rb") as f:
                 header = f.read(8)
             size = path.stat().st_size
             complete = len(header) == 8 and header[:4] == b"RIFF" and size > 44
