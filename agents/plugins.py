@@ -9,6 +9,7 @@ layer never imports the audio layer; each entry point is a class with
 
 from __future__ import annotations
 
+import functools
 import re
 from importlib.metadata import entry_points
 from typing import Any, Final
@@ -38,8 +39,13 @@ NOT_GIVEN: Final = _NotGiven()
 _SPEC = re.compile(r"^(?P<provider>[^/:]+)(?:/(?P<model>[^:]*))?(?::(?P<option>.*))?$")
 
 
+@functools.cache
 def providers() -> dict[str, Any]:
-    """Known offline providers by name (entry points of group ``voxfsm.plugins``)."""
+    """Known offline providers by name (entry points of group ``voxfsm.plugins``).
+
+    Read once per process: scanning installed distributions takes milliseconds, and agents
+    with string overrides are built on every handoff.
+    """
     return {ep.name: ep for ep in entry_points(group="voxfsm.plugins")}
 
 

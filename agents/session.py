@@ -514,7 +514,7 @@ class AgentSession(EventEmitter, Generic[T]):
         self._steps.append(
             Step(
                 old.id,
-                tool.name if tool is not None else None if trigger == SWAP else trigger,
+                tool.name if tool is not None else (None if trigger == SWAP else trigger),
                 new.id,
                 type(new),  # the class: an instance would keep its whole context alive
                 declared,
