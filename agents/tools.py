@@ -7,6 +7,8 @@ refer to agent classes defined further down the module.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import inspect
 import json
 import typing
@@ -39,6 +41,10 @@ class ArgumentError(Exception):
     """The LLM's arguments do not fit the tool's schema (reported back to the LLM)."""
 
 
+class ArgumentsTooDeep(ArgumentError):
+    """The LLM's arguments nest deeper than ``AgentSession(max_tool_argument_depth=...)``."""
+
+
 @attrs.frozen
 class ToolInfo:
     """What the annotations of a tool say, resolved once."""
@@ -61,6 +67,7 @@ class FunctionTool:
         "_info",
         "_raw_schema",
         "_self",
+        "_sync",
         "description_override",
         "fn",
         "name",
@@ -88,7 +95,11 @@ class FunctionTool:
         self.description_override = description
         self._raw_schema = raw_schema
         self._handoff = handoff
+        if timeout is not None and not timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         self.timeout = timeout
+        # a plain `def` runs in a worker thread: one that blocks must not stop the event loop
+        self._sync = not _is_async(fn)
         self._info: list[ToolInfo] = []  # shared by bound copies; empty until resolved
         self._self: Any = None
         self.__wrapped__ = fn
@@ -129,8 +140,14 @@ class FunctionTool:
             out["description"] = info.description
         return out
 
-    def validate(self, arguments: str | dict[str, Any] | None) -> dict[str, Any]:
-        """Parse and check the LLM's arguments; raises :class:`ArgumentError` naming the problem."""
+    def validate(
+        self, arguments: str | dict[str, Any] | None, *, max_depth: int | None = None
+    ) -> dict[str, Any]:
+        """Parse and check the LLM's arguments; raises :class:`ArgumentError` naming the problem.
+
+        ``arguments`` is JSON text or an already parsed object; ``max_depth`` bounds how deeply
+        its containers nest (``AgentSession(max_tool_argument_depth=...)``).
+        """
         info = self.info
         if arguments is None or arguments == "":
             data: Any = {}
@@ -141,8 +158,18 @@ class FunctionTool:
                 raise ArgumentError(
                     f"arguments for `{info.name}` are not valid JSON: {exc}"
                 ) from None
+            except RecursionError:
+                raise ArgumentsTooDeep(
+                    f"arguments for `{info.name}` nest too deeply to be read"
+                    + _depth_hint(max_depth)
+                ) from None
         else:
             data = arguments
+        if max_depth is not None and _depth(data, max_depth) > max_depth:
+            raise ArgumentsTooDeep(
+                f"arguments for `{info.name}` nest deeper than {max_depth} levels"
+                + _depth_hint(max_depth)
+            )
         if not isinstance(data, dict):
             raise ArgumentError(f"arguments for `{info.name}` must be a JSON object, got {data!r}")
         if info.model is None:  # raw schema: the function gets the object as it came
@@ -151,6 +178,11 @@ class FunctionTool:
         data = {k: v for k, v in data.items() if not (v is None and k in info.defaults)}
         try:
             parsed = info.model.model_validate(data)
+        except RecursionError:
+            raise ArgumentsTooDeep(
+                f"arguments for `{info.name}` nest too deeply to be checked"
+                + _depth_hint(max_depth)
+            ) from None
         except pydantic.ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in err['loc']) or 'arguments'}: {err['msg']}"
@@ -161,7 +193,12 @@ class FunctionTool:
 
     async def __call__(self, *args: Any, **kwargs: Any) -> Any:
         fn = self.fn
-        result = fn(self._self, *args, **kwargs) if self._self is not None else fn(*args, **kwargs)
+        if self._self is not None:
+            args = (self._self, *args)
+        if self._sync and (fn is self.__wrapped__ or not _is_async(fn)):
+            result = await asyncio.to_thread(fn, *args, **kwargs)
+        else:
+            result = fn(*args, **kwargs)
         if inspect.isawaitable(result):
             result = await result
         return result
@@ -190,20 +227,56 @@ def function_tool(
     handoff: object | Sequence[object] | None = None,
     timeout: float | None = None,
 ) -> FunctionTool | Callable[[F], FunctionTool]:
-    """Turn an async method or function into a tool the LLM can call.
+    """Turn a method or function into a tool the LLM can call.
 
     ``handoff=`` (a class or a list of classes) declares where the tool may hand off; a
-    return annotation naming agent classes does the same.  ``timeout=`` (seconds) turns a
-    tool that hangs into an error output the LLM sees (don't set it on a tool that awaits an
-    ``AgentTask``: the user talks to the task meanwhile).
+    return annotation naming agent classes does the same.  ``timeout=`` (seconds, overriding
+    ``AgentSession(tool_timeout=...)``) turns a tool that hangs into an error output the LLM
+    sees; time spent in an ``AgentTask`` the tool awaits does not count (the user talks to
+    the task meanwhile).  A plain ``def`` runs in a worker thread, so blocking work does not
+    stall the session; it must not call session or agent methods (make it ``async`` for that).
     """
 
     def wrap(f: Callable[..., Any]) -> FunctionTool:
         return FunctionTool(
-            f, name=name, description=description, raw_schema=raw_schema, handoff=handoff
+            f,
+            name=name,
+            description=description,
+            raw_schema=raw_schema,
+            handoff=handoff,
+            timeout=timeout,
         )
 
     return wrap(fn) if fn is not None else wrap
+
+
+def _is_async(fn: Any) -> bool:
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(fn, "__call__", None)  # noqa: B004 - an object whose __call__ is async
+    )
+
+
+def _depth(data: Any, stop: int) -> int:
+    """How deeply ``data``'s lists and dicts nest (counting stops just past ``stop``)."""
+    deepest, todo = 0, [(data, 1)]
+    while todo:
+        node, level = todo.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, level)
+            if level > stop:
+                return level
+            todo.extend((v, level + 1) for v in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
+def _depth_hint(max_depth: int | None) -> str:
+    if max_depth is None:
+        return "; send flatter arguments"
+    return (
+        f"; send flatter arguments (the limit is AgentSession(max_tool_argument_depth={max_depth}))"
+    )
 
 
 # --------------------------------------------------------------------------- resolution
