@@ -104,7 +104,7 @@ async def generate(
     s._set_agent_state("thinking")
     s.current_speech = handle
     voice = s.output is not None
-    output = s.output if voice else TEXT_OUTPUT
+    output = s.output if voice else TEXT_OUTPUT  # text: delivered once the stream is read
     feed = _Feed()
     playout: asyncio.Task[PlayoutResult] | None = None
     parts: list[str] = []
@@ -120,9 +120,8 @@ async def generate(
             async for chunk in stream:
                 check_chunk(llm, chunk)
                 if chunk.text:
-                    if playout is None:
-                        if voice:
-                            s._set_agent_state("speaking")
+                    if playout is None and voice:
+                        s._set_agent_state("speaking")
                         playout = asyncio.ensure_future(output.speak(feed, agent=agent))
                     parts.append(chunk.text)
                     feed.put(chunk.text)
@@ -152,7 +151,13 @@ async def generate(
         feed.close()
         if not finished:
             await _close(stream)
-    played = await playout if playout is not None else PlayoutResult("")
+    if playout is not None:
+        played = await playout
+    elif parts and failure is None:
+        # text mode delivers the finished reply: TextOutput.speak without a task of its own
+        played = await output.speak(feed, agent=agent)
+    else:
+        played = PlayoutResult("")
     if dropped:
         log.warning(
             "the LLM called %d tool(s) of agent %r although tools were disabled for this "
@@ -223,15 +228,12 @@ def _call(
     if not isinstance(request, ToolCallRequest):
         raise LLMError(f"the LLM sent {request!r} as a tool call; expected a ToolCallRequest")
     arguments: Any = request.arguments
-    if isinstance(arguments, dict):  # some adapters hand over the parsed object: keep JSON text
-        arguments = json.dumps(arguments, ensure_ascii=False)
-    elif arguments is None:
+    if arguments is None:
         arguments = "{}"
     elif not isinstance(arguments, str):
-        raise LLMError(
-            f"the LLM sent the arguments of `{request.name}` as {type(arguments).__name__}; "
-            "send JSON text or a JSON object"
-        )
+        # some adapters hand over the parsed object: keep JSON text, as the wire format has
+        # it; anything but an object is then refused by the tool's argument check
+        arguments = json.dumps(arguments, ensure_ascii=False, default=str)
     fc = FunctionCall(
         call_id=s._unique_call_id(request.call_id),
         name=request.name,

@@ -14,7 +14,7 @@ from tests.agents._engine_support import (
     output_of,
 )
 from voxfsm.agents import Agent, AgentSession, function_tool
-from voxfsm.agents.llm import LLMChunk, LLMError, ScriptedLLM, ToolCallRequest, call, reply
+from voxfsm.agents.llm import LLMChunk, ScriptedLLM, ToolCallRequest, call, reply
 from voxfsm.agents.llm.openai import OpenAILLM
 
 
@@ -152,16 +152,20 @@ async def test_arguments_sent_as_a_json_object_are_accepted() -> None:
         assert fc.arguments == '{"text": "hi"}'
 
 
-async def test_arguments_of_another_type_are_a_clear_error() -> None:
+async def test_arguments_of_another_type_get_an_error_output() -> None:
     class NumberArgsLLM:
-        async def chat(self, **_: Any) -> Any:
-            args: Any = 42
-            yield LLMChunk(calls=(ToolCallRequest("c1", "echo", args),))
+        async def chat(self, *, chat_ctx: Any, **_: Any) -> Any:
+            if chat_ctx.items[-1].type == "function_call_output":
+                yield LLMChunk("sorry")
+            else:
+                args: Any = 42
+                yield LLMChunk(calls=(ToolCallRequest("c1", "echo", args),))
 
     async with AgentSession(llm=NumberArgsLLM()) as session:
         await session.start(Desk())
-        with pytest.raises(LLMError, match="arguments of `echo` as int; send JSON text"):
-            await asyncio.wait_for(session.run(user_input="go"), BOUND)
+        await asyncio.wait_for(session.run(user_input="go"), BOUND)
+        out = output_of(session, "echo")
+        assert out.is_error and "must be a JSON object, got 42" in out.output
         assert_every_call_has_one_output(session)
 
 
