@@ -1,4 +1,5 @@
-"""LLMs: the protocol, a scripted model for tests and demos, and the OpenAI-compatible client."""
+"""LLMs: the protocol, a scripted model for tests and demos, the OpenAI-compatible client and
+the in-process local model (``LocalLLM``)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,14 @@ from voxfsm.agents.llm.scripted import (
 )
 
 if TYPE_CHECKING:
+    from voxfsm.agents.llm.local import LocalLLM
     from voxfsm.agents.llm.openai import OpenAILLM
 
 __all__ = [
     "LLM",
     "LLMChunk",
     "LLMError",
+    "LocalLLM",
     "OpenAILLM",
     "Request",
     "ScriptedCall",
@@ -34,9 +37,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # the openai client is imported only when someone asks for it
+    # the openai client and llama.cpp are imported only when someone asks for them
     if name == "OpenAILLM":
         from voxfsm.agents.llm.openai import OpenAILLM
 
         return OpenAILLM
+    if name == "LocalLLM":
+        from voxfsm.agents.llm.local import LocalLLM
+
+        return LocalLLM
     raise AttributeError(f"module 'voxfsm.agents.llm' has no attribute {name!r}")
