@@ -36,11 +36,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _routing_sets import CUSTOMER_SERVICE, RESTAURANT_GREETER  # noqa: E402
+from _routing_sets import CUSTOMER_SERVICE, RESTAURANT_GREETER
 
-from voxfsm.agents import Agent, ChatContext, FunctionCall, FunctionCallOutput  # noqa: E402
-from voxfsm.agents.llm import LLMError  # noqa: E402
-from voxfsm.agents.llm.local import LocalLLM  # noqa: E402
+from voxfsm.agents import Agent, ChatContext, FunctionCall, FunctionCallOutput
+from voxfsm.agents.llm import LLMError
+from voxfsm.agents.llm.local import LocalLLM
 
 _SENTENCE_END = re.compile(r"[.!?](\s|$)")
 
@@ -51,7 +51,8 @@ def customer_service() -> tuple[Agent, ChatContext, dict[str, str]]:
     agent = cs.CustomerService()
     ctx = agent.chat_ctx.copy()
     ctx.add_message(
-        role="assistant", content="Hello, you've reached Acme customer service. May I have your name?"
+        role="assistant",
+        content="Hello, you've reached Acme customer service. May I have your name?",
     )
     ctx.add_message(role="user", content="Hi, this is Alex Morgan.")
     ctx.insert(FunctionCall(call_id="c1", name="record_name", arguments='{"name": "Alex Morgan"}'))
@@ -122,17 +123,25 @@ async def decide(llm: LocalLLM, agent: Agent, base: ChatContext, text: str) -> d
     return out
 
 
-async def follow_up(llm: LocalLLM, ctx: ChatContext, call: FunctionCall, message: str) -> float:
+async def follow_up(
+    llm: LocalLLM, ctx: ChatContext, call: FunctionCall, message: str
+) -> float | None:
     """Seconds to the first sentence of the old agent's follow-up after a transfer tool."""
     ctx = ctx.copy()
     ctx.insert(call)
-    ctx.insert(FunctionCallOutput(call_id=call.call_id, name=call.name, output=message, is_error=False))
+    ctx.insert(
+        FunctionCallOutput(call_id=call.call_id, name=call.name, output=message, is_error=False)
+    )
     t0 = time.perf_counter()
     text = ""
-    async for chunk in llm.chat(chat_ctx=ctx, tools=[], tool_choice="none"):
-        text += chunk.text
-        if _SENTENCE_END.search(text):
-            break
+    try:
+        async for chunk in llm.chat(chat_ctx=ctx, tools=[], tool_choice="none"):
+            text += chunk.text
+            if _SENTENCE_END.search(text):
+                break
+    except LLMError as exc:
+        print(f"follow-up failed: {exc}", file=sys.stderr)
+        return None
     return time.perf_counter() - t0
 
 
@@ -160,16 +169,18 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         },
         "malformed": sum(r["action"] == "malformed" for r in rows),
         "confusions": dict(
-            Counter(f"{r['expected']} -> {r['action']}" for r in rows if r["action"] != r["expected"])
+            Counter(
+                f"{r['expected']} -> {r['action']}" for r in rows if r["action"] != r["expected"]
+            )
         ),
         "decision_s": {"cold": lat(cold, "decision_s"), "warm": lat(warm, "decision_s")},
         "first_sentence_s": {
             "cold": lat(cold, "first_sentence_s"),
             "warm": lat(warm, "first_sentence_s"),
         },
-        "first_audio_s": {"warm": lat(warm, "first_audio_s")} if any(
-            "first_audio_s" in r for r in rows
-        ) else None,
+        "first_audio_s": {"warm": lat(warm, "first_audio_s")}
+        if any("first_audio_s" in r for r in rows)
+        else None,
     }
 
 
@@ -187,12 +198,14 @@ async def run_workflow(
         row = await decide(llm, agent, base, text)
         row.update(split=where, expected=expected, cold=i == 0)
         if row["action"] in messages:
-            call = FunctionCall(call_id="c2", name=row["action"], arguments=row.get("arguments", "{}"))
+            call = FunctionCall(
+                call_id="c2", name=row["action"], arguments=row.get("arguments", "{}")
+            )
             ctx = base.copy()
             ctx.add_message(role="user", content=text)
-            row["first_sentence_s"] = row["decision_s"] + await follow_up(
-                llm, ctx, call, messages[row["action"]]
-            )
+            spoken = await follow_up(llm, ctx, call, messages[row["action"]])
+            if spoken is not None:
+                row["first_sentence_s"] = row["decision_s"] + spoken
         if tts is not None and "first_sentence_s" in row:
             t0 = time.perf_counter()
             await tts.synthesize(row["said"].split(".")[0] or "Putting you through now.")
@@ -200,7 +213,8 @@ async def run_workflow(
         rows.append(row)
         mark = "ok " if row["action"] == expected else "BAD"
         print(
-            f"{mark} {name:16} {expected:26} -> {row['action']:26} {row.get('decision_s', 0):5.2f}s "
+            f"{mark} {name:16} {expected:26} -> {row['action']:26} "
+            f"{row.get('decision_s', 0):5.2f}s "
             f"{text!r}",
             file=sys.stderr,
         )
@@ -208,7 +222,9 @@ async def run_workflow(
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--model", default=None, help="local model name or .gguf path")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--workflow", choices=[*WORKFLOWS, "all"], default="all")
@@ -216,8 +232,11 @@ async def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="first N utterances per workflow")
     parser.add_argument("--tts", action="store_true", help="time espeak on the first sentence")
     parser.add_argument("--rows", action="store_true", help="include every utterance's row")
+    parser.add_argument(
+        "--timeout", type=float, default=300.0, help="seconds per reply (LocalLLM timeout=)"
+    )
     args = parser.parse_args()
-    llm = LocalLLM(args.model, n_threads=args.threads)
+    llm = LocalLLM(args.model, n_threads=args.threads, timeout=args.timeout)
     load_before = os.getloadavg()
     t0 = time.perf_counter()
     await llm.aload()

@@ -99,8 +99,7 @@ def actions_text(actions: Sequence[Action]) -> str:
     lines = [
         "Your tools:",
         *(a.line() for a in actions),
-        f"To use a tool, reply with only its name and JSON arguments on one line, like: "
-        f"{example}",
+        f"To use a tool, reply with only its name and JSON arguments on one line, like: {example}",
         "Use a tool whenever the caller's request fits its description, even when their "
         "words are informal or misheard. Otherwise reply with the words to say to the "
         "caller.",
@@ -126,8 +125,8 @@ def render(
         role, content = msg["role"], msg.get("content") or ""
         if role in ("system", "developer"):
             if i == 0 and actions is not None:
-                content = f"{content}\n\n{actions_text(actions)}" if content else actions_text(
-                    actions
+                content = (
+                    f"{content}\n\n{actions_text(actions)}" if content else actions_text(actions)
                 )
                 system_done = True
             out.append(_turn("system", content))

@@ -105,7 +105,9 @@ def part_files(model: LocalModel) -> list[Path]:
         else:
             files.append(found[0])
     if missing:
-        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        shown = ", ".join(missing[:3]) + (
+            f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        )
         raise LocalModelError(
             f"the {model.name} model is not installed: missing {shown}. Install it with "
             f"`{model.install_hint}`, or use llm='scripted' tests / the --scripted demo"
@@ -244,9 +246,11 @@ def _reporter(total: int, progress: bool | Progress | None) -> tuple[Progress, C
     from rich.progress import (
         BarColumn,
         DownloadColumn,
-        Progress as Bar,
         TimeRemainingColumn,
         TransferSpeedColumn,
+    )
+    from rich.progress import (
+        Progress as Bar,
     )
 
     bar = Bar(

@@ -47,7 +47,14 @@ from voxfsm.agents.llm._grammar import (
     build_grammar,
     parse_reply,
 )
-from voxfsm.agents.llm._runner import Cancelled, ModelKey, Runner, Stats, default_threads, runner_for
+from voxfsm.agents.llm._runner import (
+    Cancelled,
+    ModelKey,
+    Runner,
+    Stats,
+    default_threads,
+    runner_for,
+)
 from voxfsm.agents.llm.base import LLMChunk, LLMError, ToolCallRequest, ToolChoice
 
 if TYPE_CHECKING:
@@ -74,22 +81,27 @@ def local_llm_unavailable(model: str | None = None) -> str | None:
 
 
 def default_llm(*, scripted: bool = False) -> tuple[LocalLLM | None, str]:
-    """The LLM ``voxfsm demo`` and ``voxfsm console`` use, and one line saying which and why.
+    """The LLM ``voxfsm demo`` and ``voxfsm console`` use by default, and a line saying why.
 
-    ``LocalLLM()`` when llama-cpp-python and the default model are installed (assembling the
-    model from its packages first, with a progress bar, the first time); ``None`` — keep the
-    app's scripted LLM — when ``scripted`` is asked for or the local model is absent.
+    ``(LocalLLM(), "LLM: ...")`` when llama-cpp-python and the default model are installed
+    (assembling the model from its packages first, with a progress bar, the first time);
+    ``(None, reason)`` — keep the app's own (scripted) LLM — when ``scripted`` is asked for or
+    the local model is absent.
     """
     if scripted:
-        return None, "LLM: the app's scripted LLM (--scripted), not a language model"
+        return None, "--scripted was given"
     why = local_llm_unavailable()
     if why is not None:
-        return None, f"LLM: the app's scripted LLM, not a language model ({why})"
+        return None, why
     name, path = _resolve(None)
     if path is None:
         ensure_model(name, progress=True)
     llm = LocalLLM()
-    return llm, f"LLM: {llm.name} in process (llama.cpp, {llm.n_threads} threads); --scripted for the scripted one"
+    return (
+        llm,
+        f"LLM: {llm.name} in process (llama.cpp, {llm.n_threads} threads); "
+        "--scripted for the app's scripted one",
+    )
 
 
 def _resolve(model: str | os.PathLike[str] | None) -> tuple[str, Path | None]:
@@ -215,7 +227,9 @@ class LocalLLM:
             llm.eval(tokens[llm.n_tokens : -1] if llm.n_tokens < len(tokens) else [])
             runner.remember(llm)
 
-        await self._bounded(asyncio.wrap_future(runner.submit(job)), self.timeout, "timeout", "warm")
+        await self._bounded(
+            asyncio.wrap_future(runner.submit(job)), self.timeout, "timeout", "warm"
+        )
 
     # ------------------------------------------------------------------ the request
 
@@ -241,7 +255,8 @@ class LocalLLM:
                 raise ValueError(f"tool_choice {tool_choice!r} names no tool")
         elif tool_choice not in ("auto", "required"):
             raise ValueError(
-                f"tool_choice must be 'auto', 'none', 'required' or a named tool, got {tool_choice!r}"
+                "tool_choice must be 'auto', 'none', 'required' or a named tool, "
+                f"got {tool_choice!r}"
             )
         grammar = build_grammar(actions, say=tool_choice == "auto", only=only)
         return _Plan(render(chat_ctx, actions), grammar, actions, False)
@@ -312,10 +327,18 @@ class LocalLLM:
         if parsed.call is None:
             raise LLMError(f"the local model {self.name!r} sent no call: {output[:80]!r}")
         name, arguments = parsed.call
-        return ToolCallRequest(call_id=f"local_{uuid.uuid4().hex[:16]}", name=name, arguments=arguments)
+        return ToolCallRequest(
+            call_id=f"local_{uuid.uuid4().hex[:16]}", name=name, arguments=arguments
+        )
 
     def _job(
-        self, llm: Any, runner: Runner, plan: _Plan, cancel: threading.Event, emit: Any, stats: Stats
+        self,
+        llm: Any,
+        runner: Runner,
+        plan: _Plan,
+        cancel: threading.Event,
+        emit: Any,
+        stats: Stats,
     ) -> None:
         from llama_cpp import LlamaGrammar
 

@@ -29,6 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input-device", metavar="DEV", help="microphone: index or name part")
     parser.add_argument("--output-device", metavar="DEV", help="speaker: index or name part")
     parser.add_argument("--stt", choices=["vosk", "whisper"], help="speech recognizer to use")
+    parser.add_argument(
+        "--scripted",
+        action="store_true",
+        help="keep the app's own LLM instead of the local model (the default when installed)",
+    )
     parser.add_argument("--llm", metavar="URL", help="OpenAI-compatible server (e.g. llama.cpp)")
     parser.add_argument("--model", metavar="NAME", help="model name on the --llm server")
     parser.add_argument(
@@ -71,6 +76,15 @@ def _override_plugins(session: Any, args: argparse.Namespace, console: Console) 
 
         session.update_options(llm=OpenAILLM(model=args.model or "default", base_url=args.llm))
         console.print(f"[dim]LLM: {args.model or '(server default)'} at {args.llm}[/dim]")
+    else:
+        from voxfsm.agents.llm.local import default_llm
+
+        llm, notice = default_llm(scripted=args.scripted)
+        if llm is None:
+            console.print(f"[dim]LLM: the app's own ({notice})[/dim]")
+        else:
+            session.update_options(llm=llm)
+            console.print(f"[dim]{notice}[/dim]")
     if args.stt:
         session.update_options(stt=_make_stt(args.stt))
 

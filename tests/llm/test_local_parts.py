@@ -7,7 +7,6 @@ The packages here are small fakes on ``sys.path`` shaped like the real ones
 from __future__ import annotations
 
 import hashlib
-import sys
 from pathlib import Path
 
 import pytest
@@ -47,7 +46,9 @@ def fake_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalModel:
 
 def test_the_parts_are_concatenated_in_order_and_verified(fake_parts, tmp_path):
     seen: list[tuple[int, int]] = []
-    path = ensure_model(fake_parts, root=tmp_path / "cache", progress=lambda d, t: seen.append((d, t)))
+    path = ensure_model(
+        fake_parts, root=tmp_path / "cache", progress=lambda d, t: seen.append((d, t))
+    )
     assert path.read_bytes() == b"".join(PIECES)
     assert seen[-1] == (fake_parts.size, fake_parts.size)  # the progress callback saw it all
     assert find_model(fake_parts, tmp_path / "cache") == path
@@ -103,6 +104,5 @@ def test_the_default_model_is_the_official_qwen_file():
 
 
 def test_unknown_model_names_list_the_known_ones():
-    with pytest.raises(LocalModelError, match="known: qwen2.5-coder-1.5b, smollm2"):
+    with pytest.raises(LocalModelError, match=r"known: qwen2\.5-coder-1\.5b, smollm2"):
         ensure_model("gpt-4")
-

@@ -48,14 +48,23 @@ def test_tools_are_listed_as_actions_with_their_signature_and_description():
 def test_history_uses_the_action_format_and_tool_results_are_tool_responses():
     ctx = Desk().chat_ctx.copy()
     ctx.add_message(role="user", content="Two pizzas, and you've got my number")
-    ctx.insert(FunctionCall(call_id="c1", name="add_to_order", arguments='{"item":"pizza",\n "quantity":2}'))
-    ctx.insert(FunctionCallOutput(call_id="c1", name="add_to_order", output="Added 2 pizza.", is_error=False))
+    ctx.insert(
+        FunctionCall(
+            call_id="c1", name="add_to_order", arguments='{"item":"pizza",\n "quantity":2}'
+        )
+    )
+    ctx.insert(
+        FunctionCallOutput(
+            call_id="c1", name="add_to_order", output="Added 2 pizza.", is_error=False
+        )
+    )
     ctx.add_message(role="assistant", content="Anything else?")
     text = render(ctx, actions())
     assert (
         "<|im_start|>user\nTwo pizzas, and you've got my number<|im_end|>\n"
         '<|im_start|>assistant\nadd_to_order {"item": "pizza", "quantity": 2}<|im_end|>\n'
-        "<|im_start|>user\n<tool_response>\nadd_to_order: Added 2 pizza.\n</tool_response><|im_end|>\n"
+        "<|im_start|>user\n<tool_response>\nadd_to_order: Added 2 pizza.\n</tool_response>"
+        "<|im_end|>\n"
         "<|im_start|>assistant\nAnything else?<|im_end|>\n"
     ) in text
     assert "&#39;" not in text  # no HTML escaping
