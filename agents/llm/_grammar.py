@@ -29,7 +29,9 @@ def _literal(text: str) -> str:
 
 def build_grammar(actions: Sequence[Action], *, say: bool, only: str | None = None) -> str:
     """GBNF text for a reply: ``say`` allowed or not, every action or ``only`` that one."""
-    from llama_cpp.llama_grammar import SchemaConverter
+    from voxfsm.agents.llm._runner import import_llama_cpp
+
+    SchemaConverter = import_llama_cpp().llama_grammar.SchemaConverter
 
     chosen = [a for a in actions if only is None or a.name == only]
     if only is not None and not chosen:

@@ -78,7 +78,7 @@ class Runner:
     def load(self) -> Any:
         with self._load_lock:
             if self._llm is None:
-                from llama_cpp import Llama
+                Llama = import_llama_cpp().Llama
 
                 t0 = time.perf_counter()
                 self._llm = Llama(
@@ -116,9 +116,11 @@ def runner_for(key: ModelKey, cache_bytes: int) -> Runner:
 
 
 def default_threads() -> int:
-    """Threads for decoding: ``$VOXFSM_LLM_THREADS``, else the usable cores, at most 4.
+    """Threads for decoding: ``$VOXFSM_LLM_THREADS``, else half the usable cores (1 to 4).
 
-    Measured on a shared 2-core machine (bench/routing.py): see the README's figures.
+    Half, because the machine is shared with speech recognition, TTS and everything else:
+    on a 2-core machine at load ~8, one thread decoded 9 tokens in 4.2 s and prefilled 65 in
+    8.9 s; two threads took 5.4 s and 16.1 s (43 s and 30 s with OpenMP's default spinning).
     """
     env = os.environ.get("VOXFSM_LLM_THREADS")
     if env:
@@ -127,4 +129,19 @@ def default_threads() -> int:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
-    return max(1, min(cores, 4))
+    return max(1, min(cores // 2, 4))
+
+
+def import_llama_cpp() -> Any:
+    """``llama_cpp``, with OpenMP told to sleep rather than spin while its threads wait.
+
+    The wheel is built with OpenMP, whose threads busy-wait between steps by default; when
+    the cores are shared that starves the other threads of the same decode (measured: two
+    threads decoded 8x slower than one on a loaded 2-core machine). libgomp reads the
+    variable once, when llama.cpp's library is loaded, so it is set before the first import
+    unless the user chose a policy.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import llama_cpp
+
+    return llama_cpp

@@ -290,7 +290,7 @@ class LocalLLM:
         try:
             wait = first_wait
             while True:
-                item = await self._bounded(queue.get(), wait, "timeout", "reply")
+                item = await self._bounded(queue.get(), wait, "timeout", "reply", self.timeout)
                 wait = self.timeout
                 if isinstance(item, _Done):
                     item.future.result()  # re-raises the worker's error
@@ -306,11 +306,12 @@ class LocalLLM:
             cancel.set()
             self.last_stats = stats
         if decided is None and out:  # ended while still a prefix of a tool's name
-            parsed = parse_reply("".join(out), plan.actions)
-            if parsed.call is None:
-                yield LLMChunk(parsed.text)
-                return
-            decided = parsed.call[0]
+            if stats.finish != "length":  # a short answer such as "Re" for tool "record_name"
+                parsed = parse_reply("".join(out), plan.actions)
+                if parsed.call is None:
+                    yield LLMChunk(parsed.text)
+                    return
+            decided = "cut"  # _call() reports the cut (or returns the whole call)
         if decided not in (None, TEXT):
             yield LLMChunk(calls=(self._call(plan, "".join(out), stats),))
 
@@ -340,7 +341,7 @@ class LocalLLM:
         emit: Any,
         stats: Stats,
     ) -> None:
-        from llama_cpp import LlamaGrammar
+        from llama_cpp import LlamaGrammar  # imported by the runner already
 
         t0 = time.perf_counter()
         deadline = t0 + self.timeout
@@ -397,12 +398,20 @@ class LocalLLM:
                 self.max_tokens,
             )
 
-    async def _bounded(self, aw: Any, seconds: float, option: str, what: str) -> Any:
+    async def _bounded(
+        self, aw: Any, seconds: float, option: str, what: str, limit: float | None = None
+    ) -> Any:
+        """Await ``aw`` for at most ``seconds``; the error names the ``option`` (= ``limit``).
+
+        The first item of a reply may wait behind a reply still stopping and the model's
+        load, so its bound is longer than the limit the caller set, which the error names.
+        """
         try:
             return await asyncio.wait_for(aw, seconds)
         except (asyncio.TimeoutError, concurrent.futures.TimeoutError):
             raise LLMError(
-                f"the local model {self.name!r} did not {what} within {seconds:g} s "
+                f"the local model {self.name!r} did not {what} within "
+                f"{limit if limit is not None else seconds:g} s "
                 f"({option}=); the machine may be overloaded: raise {option}= or use a "
                 "smaller model"
             ) from None
