@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from voxfsm.io._paths import writable_problem
 from voxfsm.io.audio.pcm import Frame, Framer, played_samples, resample
 from voxfsm.io.format import FRAME_MS, SAMPLE_RATE
 
@@ -212,18 +212,10 @@ def check_output_path(path: str | Path) -> Path:
 
 def check_writable(path: str | Path) -> Path:
     """``path`` is not a folder, its folder exists and a file can be created there."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise AudioFileError(f"{path}: is a folder; name a file to write")
-    if not folder.is_dir():
-        raise AudioFileError(f"{path}: the folder {folder} does not exist; create it first")
-    try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".voxfsm-write-test-"):
-            pass
-    except OSError as exc:
-        raise AudioFileError(f"{path}: cannot write in {folder} ({exc.strerror})") from None
-    return path
+    problem = writable_problem(path)
+    if problem is not None:
+        raise AudioFileError(f"{path}: {problem}")
+    return Path(path)
 
 
 def write_audio(path: str | Path, samples: Frame, sample_rate: int = SAMPLE_RATE) -> None:

@@ -112,7 +112,7 @@ def test_write_audio_picks_the_format_by_suffix(tmp_path: Path, suffix: str, fmt
 def test_unknown_output_suffix_and_missing_folder_are_refused_up_front(tmp_path: Path) -> None:
     with pytest.raises(AudioFileError, match=r"out\.mp4: cannot write \.mp4; use one of \.wav"):
         check_output_path(tmp_path / "out.mp4")
-    with pytest.raises(AudioFileError, match="the folder .*nowhere does not exist"):
+    with pytest.raises(AudioFileError, match=r"the folder .*nowhere does not exist"):
         WavSink(tmp_path / "nowhere" / "out.wav")
     (tmp_path / "dir.wav").mkdir()
     with pytest.raises(AudioFileError, match="is a folder"):

@@ -76,7 +76,7 @@ async def test_wav_source_reads_8_bit_and_keeps_native_rate_on_request(tmp_path:
 
 
 def test_wav_errors_say_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(AudioFileError, match="missing.wav: no such audio file"):
+    with pytest.raises(AudioFileError, match=r"missing\.wav: no such audio file"):
         WavSource(tmp_path / "missing.wav")
     bogus = tmp_path / "bogus.wav"
     bogus.write_bytes(b"ID3 this is an mp3, honest")
