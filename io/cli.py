@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "graph": ("voxfsm.io.cmd_graph", "draw a workflow's agent graph"),
     "check": ("voxfsm.io.cmd_check", "validate a workflow and property-test it"),
     "models": ("voxfsm.io.cmd_models", "list, download and verify speech models"),
+    "eval": ("voxfsm.io.eval.command", "run caller scenarios against a workflow and report"),
 }
 
 
