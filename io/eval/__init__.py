@@ -1,6 +1,6 @@
 """Evaluate a workflow over many simulated calls: scenarios, runners (asyncio or Ray), reports.
 
-``voxfsm eval APP SCENARIOS`` is the command line; in Python::
+``voxfsm eval APP SCENARIOS`` (``voxfsm.io.cli.eval``) is the command line; in Python::
 
     from voxfsm.io.eval import load_scenarios, run_asyncio, run_ray, EvalReport, EvalOptions
     results = run_ray("voxfsm.examples.restaurant", load_scenarios("scenarios/"), EvalOptions(),

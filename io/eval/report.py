@@ -19,7 +19,7 @@ import attrs
 from voxfsm.fsm import render as fsm_render
 from voxfsm.fsm.graph import WorkflowGraph, build_graph
 from voxfsm.fsm.spec import Step, Trace
-from voxfsm.io.app import load_app
+from voxfsm.io.cli.app import load_app
 
 __all__ = ["EvalReport", "percentile"]
 

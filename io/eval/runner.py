@@ -20,7 +20,7 @@ import attrs
 import cattrs
 
 from voxfsm.agents import AgentHandoff, ChatContext, ChatMessage, FunctionCall, FunctionCallOutput
-from voxfsm.io.app import App, load_app
+from voxfsm.io.cli.app import App, load_app
 from voxfsm.io.eval.scenario import Scenario, from_data
 
 __all__ = [
