@@ -56,6 +56,7 @@ def test_declared_graph_from_class_follows_targets_transitively_and_dedupes() ->
         ("desk", "to_support", "support"),
         ("desk", "to_support", "billing"),
         ("desk", "verify", "verify"),
+        ("verify", "verify", "desk"),  # the task's return edge
         ("billing", "back_to_desk", "desk"),
         ("support", "to_billing", "billing"),
     }
@@ -170,7 +171,8 @@ def test_task_call_and_return_counts_without_a_new_visit() -> None:
     g = build_graph(s)
     call = edge(g, "desk", "verify", "verify")
     assert (call.taken, call.returned) == (1, 1)
-    assert not [e for e in g.edges if e.kind == "return"]  # folded into the task edge
+    (back,) = [e for e in g.edges if e.kind == "return"]  # the task's own way back, taken once
+    assert (back.source, back.target, back.tool, back.taken) == ("verify", "desk", "verify", 1)
     assert g.state("desk").visits == 1 and g.state("verify").visits == 1
     assert g.current == "desk"
 

@@ -146,22 +146,32 @@ MERMAID_LINE = [
     ("edge", re.compile(r"(\[\*\]|\w+) --> (\[\*\]|\w+)(?: : ([^:]+))?")),
     ("desc", re.compile(r"(\w+) : ([^:]+)")),
     ("class", re.compile(r"class ([\w,]+) (\w+)")),
+    ("note", re.compile(r"note (?:left|right) of (\w+)")),
 ]
 
 
 def parse_mermaid(text: str) -> dict[str, list[tuple[str, ...]]]:
     out: dict[str, list[tuple[str, ...]]] = {k: [] for k, _ in MERMAID_LINE}
+    out["note_text"] = []
     lines = text.splitlines()
     assert lines[0] == "stateDiagram-v2"
+    in_note = False
     for line in lines:
         stripped = line.strip()
+        if in_note:  # a note's body is free text up to `end note`
+            in_note = stripped != "end note"
+            if in_note:
+                out["note_text"].append((stripped,))
+            continue
         for kind, rx in MERMAID_LINE:
             m = rx.fullmatch(stripped)
             if m:
                 out[kind].append(m.groups())
+                in_note = kind == "note"
                 break
         else:
             raise AssertionError(f"not valid stateDiagram-v2 syntax: {line!r}")
+    assert not in_note, "a note is never closed"
     return out
 
 
@@ -263,8 +273,10 @@ def test_render_picks_the_format_by_suffix(tmp_path: Path, suffix: str, probe: s
 
 
 def test_unknown_suffix_names_the_known_ones(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"\.mmd.*\.svg"):
+    with pytest.raises(ValueError, match="suffixes") as err:
         build_graph(Desk).render(tmp_path / "flow.jpeg")
+    for suffix in (".dot", ".svg", ".png", ".mmd", ".txt"):
+        assert suffix in str(err.value)
     assert not (tmp_path / "flow.jpeg").exists()
 
 
@@ -272,7 +284,7 @@ def test_missing_dot_says_how_to_install_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    R._pipe.cache_clear()
+    R.images._pipe.cache_clear()
     with pytest.raises(R.GraphvizNotFound, match="apt-get install graphviz"):
         build_graph(Support).render(tmp_path / "x.svg")
 
@@ -287,7 +299,7 @@ def test_jupyter_bundle_is_svg_with_dot() -> None:
 
 
 def test_jupyter_bundle_falls_back_to_mermaid_without_dot(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(R, "dot_available", lambda: False)
+    monkeypatch.setattr(R.images, "dot_available", lambda: False)
     g = session_graph()
     bundle = g._repr_mimebundle_()
     assert "image/svg+xml" not in bundle
