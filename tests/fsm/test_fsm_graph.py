@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from _fsm_fakes import FakeSession, FakeState, FakeTool
 
-from voxfsm.fsm.graph import Edge, WorkflowGraph, build_graph
+from voxfsm.fsm.graph import Edge, WorkflowGraph, build_graph, overlay
 from voxfsm.fsm.spec import Unresolved
 
 
@@ -224,3 +224,48 @@ def test_merge_graphs_sums_runs_of_the_same_workflow() -> None:
     assert g.state("desk").visits == 2 and g.state("billing").visits == 2
     assert set(g.visited) == {"desk", "billing", "support"}
     assert merge_graphs(one, one).current == "billing"
+
+
+def test_edges_say_where_they_come_from() -> None:
+    class Legacy(FakeState):
+        terminal = True
+
+    class Mixed(FakeState):
+        TOOLS = (
+            FakeTool(
+                "both", "Declared and inferred.", lambda: (Billing,), inferred=lambda: (Billing,)
+            ),
+            FakeTool("guess", "Only inferred.", inferred=lambda: (Legacy,)),
+        )
+
+    g = build_graph(Mixed)
+    assert edge(g, "mixed", "both", "billing").origin == "declared"  # declared wins, no twin
+    assert edge(g, "mixed", "guess", "legacy").origin == "inferred"
+    assert g.state("mixed").staying_tools == ()  # an inferred target is a way out
+    s = (
+        FakeSession()
+        .start(Mixed())
+        .handoff("both", Billing())
+        .handoff("lookup_invoice", Stray(), declared=False)
+    )
+    observed = build_graph(s)
+    assert edge(observed, "billing", "lookup_invoice", "stray").origin == "observed"
+    assert {e.origin for e in observed.static_edges} == {"declared", "inferred"}
+
+
+def test_overlay_adds_a_run_to_a_frozen_graph_without_changing_it() -> None:
+    static = build_graph(Desk)
+    steps = (
+        FakeSession()
+        .start(Desk())
+        .handoff("to_billing", Billing())
+        .swap(Stray())
+        .__fsm_trace__()
+        .steps
+    )
+    drawn = overlay(static, steps, swaps=False)
+    assert edge(drawn, "desk", "to_billing", "billing").taken == 1
+    assert "stray" not in drawn.states  # the swap was left out, and nothing else led there
+    assert all(e.taken == 0 for e in static.edges) and not static.observed
+    with_swaps = overlay(static, steps)
+    assert edge(with_swaps, "billing", None, "stray").origin == "observed"

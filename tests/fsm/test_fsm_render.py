@@ -324,3 +324,71 @@ def test_registry_is_open_to_new_formats(tmp_path: Path) -> None:
         )
     finally:
         del R.FORMATS["ids"]
+
+
+class Legacy(FakeState):
+    terminal = True
+
+
+class Inferring(FakeState):
+    TOOLS = (FakeTool("old_route", "Undeclared in code.", inferred=lambda: (Legacy,)),)
+
+
+def legend_rows(dot_text: str) -> str:
+    (legend,) = [n for n in parse_dot(dot_text).get_subgraphs() if "legend" in n.get_name()]
+    (node,) = [n for n in legend.get_nodes() if unq(n.get_name()) == "voxfsm:legend"]
+    return str(node.get("label"))
+
+
+def test_dot_legend_names_only_what_the_drawing_uses() -> None:
+    static = legend_rows(build_graph(Desk).to_dot())
+    assert "declared handoff" in static and "AgentTask call" in static
+    for absent in ("current agent", "visited agent", "taken N times", "not declared"):
+        assert absent not in static
+    run = legend_rows(session_graph().to_dot())
+    for present in ("current agent", "visited agent", "taken N times", "observed at run time"):
+        assert present in run
+    assert "read from the tool" in legend_rows(build_graph(Inferring).to_dot())
+
+
+def test_inferred_edges_are_drawn_apart_from_declared_ones() -> None:
+    g = build_graph(Inferring)
+    edges = dot_edges(parse_dot(g.to_dot()))
+    inferred = edges[("inferring", "legacy", "old_route (inferred)")]
+    assert unq(inferred.get("style")) == "dashed"
+    assert unq(inferred.get("color")) == R.COLORS["inferred"]
+    assert "old_route (inferred) → legacy" in g.to_text()
+    labels = {lbl for _, _, lbl in parse_mermaid(g.to_mermaid())["edge"]}
+    assert "old_route (inferred)" in labels
+
+
+def test_task_return_edge_is_drawn_in_every_format() -> None:
+    g = session_graph()
+    edges = dot_edges(parse_dot(g.to_dot()))
+    back = edges[("verify", "desk", "returns ×1")]
+    assert unq(back.get("style")) == "dashed" and unq(back.get("arrowhead")) == "empty"
+    assert "returns ×1 ↩ desk" in g.to_text()
+    assert ("verify", "desk", "returns ×1") in parse_mermaid(g.to_mermaid())["edge"]
+
+
+def test_text_and_mermaid_end_with_the_legend() -> None:
+    g = session_graph()
+    text = g.to_text(width=60)
+    legend = text[text.index("legend:") :]
+    assert "▶ current agent" in legend and "×N edge taken N times" in " ".join(legend.split())
+    assert all(len(line) <= 60 for line in text.splitlines())
+    mm = parse_mermaid(g.to_mermaid())
+    assert mm["note"] == [("desk",)]
+    assert ("legend",) in mm["note_text"] and any("current agent" in t for (t,) in mm["note_text"])
+
+
+def test_each_format_is_its_own_module_behind_one_registry() -> None:
+    modules = {name: fmt.fn.__module__ for name, fmt in R.FORMATS.items()}
+    assert modules == {
+        "dot": "voxfsm.fsm.render.dot",
+        "svg": "voxfsm.fsm.render.images",
+        "png": "voxfsm.fsm.render.images",
+        "mermaid": "voxfsm.fsm.render.mermaid",
+        "text": "voxfsm.fsm.render.text",
+    }
+    assert R.mimebundle.__module__ == "voxfsm.fsm.render.notebook"
