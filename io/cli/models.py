@@ -7,8 +7,8 @@ from its installed part packages into the same cache (see ``voxfsm.agents.llm._g
 from __future__ import annotations
 
 import argparse
-import sys
 
+from voxfsm.io.cli.errors import CLIError
 from voxfsm.io.models import ModelCache, ModelDownloadError, ModelNotFoundError
 
 
@@ -107,7 +107,6 @@ def run(args: argparse.Namespace) -> int:
         else:
             path = cache.path(args.name)
     except (ModelNotFoundError, ModelDownloadError) as exc:
-        print(f"voxfsm models: {exc}", file=sys.stderr)
-        return 1
+        raise CLIError(str(exc)) from exc
     print(path)
     return 0
