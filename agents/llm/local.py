@@ -69,9 +69,17 @@ _LLAMA_HINT = (
 )
 
 
+def _llama_installed() -> bool:
+    """llama-cpp-python and its numpy can be imported (checked without importing them)."""
+    try:
+        return all(importlib.util.find_spec(m) is not None for m in ("llama_cpp", "numpy"))
+    except (ImportError, ValueError):  # e.g. a module blocked as sys.modules[name] = None
+        return False
+
+
 def local_llm_unavailable(model: str | None = None) -> str | None:
     """Why ``LocalLLM(model)`` cannot run here, in one sentence, or ``None`` when it can."""
-    if importlib.util.find_spec("llama_cpp") is None:
+    if not _llama_installed():
         return _LLAMA_HINT
     try:
         _resolve(model)
@@ -159,7 +167,7 @@ class LocalLLM:
         load_timeout: float = 300.0,
         cache_mb: int = 512,
     ) -> None:
-        if importlib.util.find_spec("llama_cpp") is None:
+        if not _llama_installed():
             raise LocalModelError(_LLAMA_HINT)
         if max_tokens < 1:
             raise ValueError(f"max_tokens must be at least 1, got {max_tokens}")

@@ -86,8 +86,7 @@ def _llm(name: str, cache: ModelCache, args: argparse.Namespace) -> int:
                 )
             path = found
     except LocalModelError as exc:
-        print(f"voxfsm models: {exc}", file=sys.stderr)
-        return 1
+        raise CLIError(str(exc)) from exc
     print(path)
     return 0
 
