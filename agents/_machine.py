@@ -45,10 +45,10 @@ def register(defn: MachineDefinition, cls: type[Agent]) -> None:
 
 
 def declares(tool: Any, target: Agent) -> bool:
-    for declared in tool.info.handoff_targets:
-        if declared is target or (isinstance(declared, type) and isinstance(target, declared)):
-            return True
-    return False
+    """Whether ``tool`` declares ``target``; a tool that declares nothing is judged by the
+    targets inferred from its source (explicit declarations override inference)."""
+    declared = tool.info.handoff_targets or getattr(tool, "inferred_targets", ())
+    return any(d is target or (isinstance(d, type) and isinstance(target, d)) for d in declared)
 
 
 def fire_now(machine: SessionMachine, trigger: str, target: str | None) -> None:
