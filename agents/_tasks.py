@@ -71,7 +71,9 @@ async def run_task(self: AgentSession[Any], task: AgentTask[Any], scope: Scope) 
         await self.exit(task, scope)
     finally:
         caller._chat_ctx.merge(
-            task._chat_ctx, exclude_function_call=True, exclude_instructions=True
+            task._chat_ctx,
+            exclude_function_call=not task.preserve_function_call_history,
+            exclude_instructions=True,
         )
         caller._status = "active"
         self._agent = caller
