@@ -64,6 +64,11 @@ async def run_task(self: AgentSession[Any], task: AgentTask[Any], scope: Scope) 
         if scope.holds_baton:
             scope.holds_baton = False
             self._baton.release()
+        if scope.continuation is not None and not scope.continuation.done():
+            # this caller was itself resumed on behalf of a later run (e.g. a TaskGroup
+            # moving to its next task): that run is complete too, so wake its job
+            scope.continuation.set_result(None)
+            scope.continuation = None
         later, continuation = await waiter.resumed
         scope.adopt(later, continuation)
     assert task._outcome is not None
