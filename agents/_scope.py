@@ -48,6 +48,8 @@ class Scope:
     def adopt(self, other: Scope, continuation: asyncio.Future[None]) -> None:
         """Continue on behalf of ``other``: its result, its pending speech, its handoffs."""
         self.result = other.result
+        # speech this scope started and nobody awaited yet is still this job's to wait for
+        other.pending.extend(t for t in self.pending if not t.done())
         self.pending = other.pending
         self.deferred = other.deferred
         self.errors = other.errors
@@ -67,6 +69,10 @@ class Scope:
 _scope: ContextVar[Scope | None] = ContextVar("voxfsm_scope", default=None)
 _speaker: ContextVar[Agent | None] = ContextVar("voxfsm_speaker", default=None)
 _tool: ContextVar[str | None] = ContextVar("voxfsm_tool", default=None)
+# Where speech started by the running code goes: a nested reply collects the speech its own
+# tools and hooks start in a list of its own, so settling never waits for the reply itself
+# (None: the job's top level, ``scope.pending``).
+_frame: ContextVar[list[asyncio.Task[None]] | None] = ContextVar("voxfsm_frame", default=None)
 
 
 def current_scope() -> Scope | None:

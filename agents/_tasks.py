@@ -13,6 +13,7 @@ from voxfsm.agents._machine import RETURN, TASK, fire_now
 from voxfsm.agents._scope import Scope, _speaker, _tool
 from voxfsm.agents.agent import AgentTask
 from voxfsm.agents.chat import AgentHandoff
+from voxfsm.agents.listeners import Commit
 from voxfsm.agents.run_result import AgentHandoffEvent
 from voxfsm.agents.tools import ToolError
 from voxfsm.fsm.spec import Step
@@ -84,6 +85,8 @@ async def run_task(self: AgentSession[Any], task: AgentTask[Any], scope: Scope) 
         self._agent = caller
         fire_now(self.machine, RETURN, caller.id)
         self._steps.append(Step(task.id, None, caller.id, type(caller), True, "return"))
+        if self._watch:
+            self._watch.committed(Commit("return", task.id, caller.id))
         item = AgentHandoff(new_agent_id=caller.id, old_agent_id=task.id)
         self._record(None, item, scope, event=AgentHandoffEvent(item, task, caller))
     return task._outcome.result()

@@ -64,7 +64,9 @@ class TurnRunner:
         if type(agent).on_user_turn_completed is not Agent.on_user_turn_completed:
             turn_ctx = agent._chat_ctx.copy()
             try:
-                await s._in_agent(agent, agent.on_user_turn_completed(turn_ctx, msg))
+                await s._in_agent(
+                    agent, agent.on_user_turn_completed(turn_ctx, msg), "on_user_turn_completed"
+                )
             except StopResponse:
                 s._record(agent, msg, scope)
                 return
@@ -83,6 +85,31 @@ class TurnRunner:
         tool_choice: Any = None,
         tools_enabled: bool = True,
         first_ctx: ChatContext | None = None,
+    ) -> None:
+        watch = self.s._watch
+        args = (user_input, instructions, tool_choice, tools_enabled, first_ctx)
+        if not watch:
+            return await self._reply(scope, agent, handle, *args)
+        watch.reply_started(agent, handle)
+        error: BaseException | None = None
+        try:
+            await self._reply(scope, agent, handle, *args)
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            watch.reply_finished(agent, handle, error)
+
+    async def _reply(
+        self,
+        scope: Scope,
+        agent: Agent,
+        handle: SpeechHandle,
+        user_input: str | None,
+        instructions: str | None,
+        tool_choice: Any,
+        tools_enabled: bool,
+        first_ctx: ChatContext | None,
     ) -> None:
         s = self.s
         if user_input is not None:
@@ -113,6 +140,22 @@ class TurnRunner:
 
     async def say(
         self, scope: Scope, agent: Agent, handle: SpeechHandle, text: str, *, add_to_chat_ctx: bool
+    ) -> None:
+        watch = self.s._watch
+        if watch:
+            watch.reply_started(agent, handle)
+        error: BaseException | None = None
+        try:
+            await self._say(scope, agent, handle, text, add_to_chat_ctx)
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            if watch:
+                watch.reply_finished(agent, handle, error)
+
+    async def _say(
+        self, scope: Scope, agent: Agent, handle: SpeechHandle, text: str, add_to_chat_ctx: bool
     ) -> None:
         s = self.s
         s.current_speech = handle
@@ -253,6 +296,8 @@ class TurnRunner:
                 is_error=True,
             )
             self.s._record(agent, out, scope, event=FunctionCallOutputEvent(out))
+            if self.s._watch:
+                self.s._watch.tool_finished(agent, fc, out)
 
     async def _tool_step(
         self, scope: Scope, agent: Agent, handle: SpeechHandle, calls: list[FunctionCall]
@@ -326,6 +371,8 @@ class TurnRunner:
             handle.chat_items.append(out)
             s._record(agent, out, scope, event=FunctionCallOutputEvent(out))
             outputs.append(out)
+            if s._watch:
+                s._watch.tool_finished(agent, fc, out)
         if "function_tools_executed" in s._listeners:
             s.emit("function_tools_executed", FunctionToolsExecutedEvent(list(calls), outputs))
         if s._agent is not agent or s._closing:
@@ -355,6 +402,8 @@ class TurnRunner:
         for name in tool.info.context_params:
             args[name] = RunContext(session=self.s, speech_handle=handle, function_call=fc)
         mock = find_mock(agent, tool.name)
+        if self.s._watch:
+            self.s._watch.tool_started(agent, fc)
         speaker = _speaker.set(agent)
         running = _tool.set(tool.name)
         limit = tool.timeout if tool.timeout is not None else self.s.tool_timeout

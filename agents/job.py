@@ -114,14 +114,9 @@ def session_started(session: AgentSession[Any]) -> None:
         ctx._attach(session)
 
 
-@attrs.define
 class WorkerOptions:
-    """LiveKit's worker options; offline only the entrypoint and prewarm functions matter."""
-
-    entrypoint_fnc: Callable[[JobContext], Awaitable[None]]
-    prewarm_fnc: Callable[[JobProcess], Any] | None = None
-    agent_name: str = ""
-    extra: dict[str, Any] = attrs.field(factory=dict)
+    """LiveKit's worker options; offline only the entrypoint and prewarm functions matter
+    (worker pool, load and network settings are kept in ``extra`` and have no effect)."""
 
     def __init__(
         self,
@@ -130,8 +125,10 @@ class WorkerOptions:
         agent_name: str = "",
         **extra: Any,
     ) -> None:
-        # worker pool, load and network settings have no offline meaning
-        self.__attrs_init__(entrypoint_fnc, prewarm_fnc, agent_name, dict(extra))
+        self.entrypoint_fnc = entrypoint_fnc
+        self.prewarm_fnc = prewarm_fnc
+        self.agent_name = agent_name
+        self.extra = dict(extra)
 
 
 Entrypoint = Callable[[JobContext], Awaitable[None]]

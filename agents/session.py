@@ -20,8 +20,9 @@ import attrs
 from voxfsm.agents import _tasks, job, plugins
 from voxfsm.agents._events import EventEmitter
 from voxfsm.agents._machine import SWAP, declares, definition_for, fire_now, register, registered
-from voxfsm.agents._scope import Scope, _scope, _speaker, _tool, current_scope
+from voxfsm.agents._scope import Scope, _frame, _scope, _speaker, _tool, current_scope
 from voxfsm.agents._turns import TurnRunner
+from voxfsm.agents._watch import Watchers
 from voxfsm.agents.agent import Agent, AgentTask, _as_tool, _check_unique
 from voxfsm.agents.chat import AgentHandoff, ChatContext, ChatMessage
 from voxfsm.agents.events import (
@@ -30,6 +31,7 @@ from voxfsm.agents.events import (
     ConversationItemAddedEvent,
     ErrorEvent,
 )
+from voxfsm.agents.listeners import Commit, HookName, SessionListener
 from voxfsm.agents.metrics import AgentSessionUsage, UsageCollector, session_usage
 from voxfsm.agents.options import SESSION_OPTIONS, START_OPTIONS
 from voxfsm.agents.options import accept as accept_options
@@ -43,6 +45,13 @@ log = logging.getLogger("voxfsm.agents")
 
 T = TypeVar("T")
 _UNSET: Any = object()
+
+
+async def _settle(pending: list[asyncio.Task[None]]) -> None:
+    while pending:
+        tasks = pending[:]
+        pending.clear()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class AgentSession(EventEmitter, Generic[T]):
@@ -106,6 +115,7 @@ class AgentSession(EventEmitter, Generic[T]):
         """Voice output (set by the voice loop); ``None`` in text mode."""
         self.current_speech: SpeechHandle | None = None
         self._call_ids: dict[str, None] = {}  # recent call ids, to keep each one unique
+        self._watch = Watchers()
         self._turns = TurnRunner(self)
 
     # ------------------------------------------------------------------ properties
@@ -189,6 +199,13 @@ class AgentSession(EventEmitter, Generic[T]):
         return getattr(self, f"_{kind}") if own is plugins.NOT_GIVEN else own
 
     # ------------------------------------------------------------------ events
+
+    def add_listener(self, listener: SessionListener) -> None:
+        """Watch hooks, replies, tool calls and commits (see ``voxfsm.agents.listeners``)."""
+        self._watch.add(listener)
+
+    def remove_listener(self, listener: SessionListener) -> None:
+        self._watch.remove(listener)
 
     def _set_agent_state(self, state: str) -> None:
         old, self._agent_state = self._agent_state, state
@@ -287,15 +304,16 @@ class AgentSession(EventEmitter, Generic[T]):
             agent._chat_ctx.truncate(max_items=limit)
 
     async def settle(self, scope: Scope) -> None:
-        """Wait for the speech started so far in this scope; keep its first error."""
-        while scope.pending:
-            tasks = scope.pending[:]
-            scope.pending.clear()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        """Wait for the speech the running code started so far (never for that code itself)."""
+        frame = _frame.get()
+        await _settle(scope.pending if frame is None else frame)
 
     async def _drain(self, scope: Scope) -> None:
         while True:
-            await self.settle(scope)
+            frame = _frame.get()
+            if frame is not None:
+                await _settle(frame)
+            await _settle(scope.pending)
             if scope.deferred:
                 await scope.deferred.popleft()()
                 continue
@@ -334,6 +352,8 @@ class AgentSession(EventEmitter, Generic[T]):
         self._machine = SessionMachine(defn)
         self._agent = agent
         self._machine.set_state(agent.id)
+        if self._watch:
+            self._watch.committed(Commit("start", None, agent.id))
         result: RunResult[Any] = RunResult()
         self._spawn(lambda scope: self._enter(agent, None, scope), result)
         await result
@@ -425,14 +445,21 @@ class AgentSession(EventEmitter, Generic[T]):
             handle._finish()
 
         if scope is not None:
+            frame = _frame.get()
 
             async def nested() -> None:
+                own: list[asyncio.Task[None]] = []
+                _frame.set(own)  # what this reply's tools start is this reply's to settle
                 try:
                     await guarded(scope)
+                    await _settle(own)
                 except Exception as exc:
                     scope.errors.append(exc)
+                finally:
+                    for task in own:
+                        task.cancel()
 
-            scope.pending.append(asyncio.create_task(nested()))
+            (scope.pending if frame is None else frame).append(asyncio.create_task(nested()))
         else:
             self._spawn(guarded, self._background_result("reply"))
 
@@ -570,6 +597,10 @@ class AgentSession(EventEmitter, Generic[T]):
                 kind,
             )
         )
+        if self._watch:
+            what = "task" if kind == "task" else "update_agent" if trigger == SWAP else "handoff"
+            name = tool.name if tool is not None else None
+            self._watch.committed(Commit(what, old.id, new.id, name))
 
     async def swap(self, old: Agent, new: Agent, scope: Scope, *, follow_up: bool) -> None:
         """Carry out a decided handoff: old's follow-up, old's exit, the record, new's entry."""
@@ -590,7 +621,7 @@ class AgentSession(EventEmitter, Generic[T]):
 
     async def exit(self, agent: Agent, scope: Scope) -> None:
         try:
-            await self._in_agent(agent, agent.on_exit())
+            await self._in_agent(agent, agent.on_exit(), "on_exit")
             await self.settle(scope)
         finally:
             agent._status = "inactive"
@@ -600,7 +631,7 @@ class AgentSession(EventEmitter, Generic[T]):
         self._visited[agent.id] = agent
         item = AgentHandoff(new_agent_id=agent.id, old_agent_id=old.id if old is not None else None)
         self._record(None, item, scope, event=AgentHandoffEvent(item, old, agent))
-        await self._in_agent(agent, agent.on_enter())
+        await self._in_agent(agent, agent.on_enter(), "on_enter")
         await self.settle(scope)
 
     def _activate(self, agent: Agent) -> None:
@@ -616,12 +647,26 @@ class AgentSession(EventEmitter, Generic[T]):
         if type(agent) not in registered[self.machine.definition]:
             register(self.machine.definition, type(agent))
 
-    async def _in_agent(self, agent: Agent, coro: Coroutine[Any, Any, T]) -> T:
+    async def _in_agent(self, agent: Agent, coro: Coroutine[Any, Any, T], hook: HookName) -> T:
+        """Run one of ``agent``'s hooks as that agent (and outside any tool that started it)."""
         token = _speaker.set(agent)
+        # a hook is not inside a tool even when a tool's AgentTask entered it: its replies
+        # may call the agent's own tools
+        tool = _tool.set(None)
+        watch = self._watch
+        if watch:
+            watch.hook_started(agent, hook)
+        error: BaseException | None = None
         try:
             return await coro
+        except BaseException as exc:
+            error = exc
+            raise
         finally:
+            _tool.reset(tool)
             _speaker.reset(token)
+            if watch:
+                watch.hook_finished(agent, hook, error)
 
     # ------------------------------------------------------------------ AgentTask
 
@@ -647,7 +692,13 @@ class AgentSession(EventEmitter, Generic[T]):
         """
         from voxfsm.agents.snapshot import restore
 
-        return restore(cls, data, **session_kwargs)
+        listeners = session_kwargs.pop("listeners", ())
+        session = restore(cls, data, **session_kwargs)
+        for listener in listeners:
+            session.add_listener(listener)
+        if session._watch:
+            session._watch.committed(Commit("restore", None, session.current_agent.id))
+        return session
 
     # ------------------------------------------------------------------ graph
 

@@ -53,10 +53,10 @@ from rich.table import Table
 from voxfsm.agents import Agent, AgentSession
 from voxfsm.agents.llm import ScriptedLLM, reply
 from voxfsm.io import Endpointer, ScriptedSTT, SileroVAD, VoiceLoop, WebRtcVAD
-from voxfsm.io.devices import Microphone, Speaker
+from voxfsm.io.audio.devices import Microphone, Speaker
+from voxfsm.io.audio.files import WavSink, WavSource, read_wav, write_wav
 from voxfsm.io.format import FRAME_SAMPLES, SAMPLE_RATE
 from voxfsm.io.tts import Pyttsx3TTS
-from voxfsm.io.wavfile import WavSink, WavSource, read_wav, write_wav
 
 UTTERANCES = [
     "I would like to check the balance of my account.",

@@ -47,5 +47,5 @@ _export(
     "SpeechRecognitionError",
     "SpeechSynthesisError",
 )
-_export("voxfsm.io.caller", "SimulatedCaller", "CallTimeline", "CallSink")
+_export("voxfsm.io.sim.caller", "SimulatedCaller", "CallTimeline", "CallSink")
 _export("voxfsm.io.models", "ModelCache", "ModelNotFoundError")

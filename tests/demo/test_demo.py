@@ -59,7 +59,7 @@ class TestVoiceDemo:
         _check_call_outcome(data)
 
     def test_speech_recognition_heard_each_caller_line(self, voice_demo: tuple[Path, str]) -> None:
-        from voxfsm.io.caller import similarity
+        from voxfsm.io.sim.caller import similarity
 
         turns = json.loads(voice_demo[1])["turns"]
         assert [t["said"] for t in turns] == restaurant.DEMO_TURNS
@@ -83,7 +83,7 @@ class TestVoiceDemo:
         self, voice_demo: tuple[Path, str]
     ) -> None:
         from voxfsm.io import WhisperSTT
-        from voxfsm.io.wavfile import read_wav
+        from voxfsm.io.audio.files import read_wav
 
         out, text = voice_demo
         samples, rate = read_wav(out / "call.wav")

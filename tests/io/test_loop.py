@@ -31,7 +31,7 @@ from voxfsm.io import (
     WavSource,
 )
 from voxfsm.io.audio import read_wav, write_wav
-from voxfsm.io.console import ConsoleView, level_bar
+from voxfsm.io.cli.view import ConsoleView, level_bar
 from voxfsm.io.format import FRAME_SAMPLES, SAMPLE_RATE
 from voxfsm.io.loop import split_sentences
 from voxfsm.io.stt import Transcript

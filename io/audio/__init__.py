@@ -6,12 +6,12 @@ so nothing else in ``voxfsm.io`` ever thinks about device rates or channel count
 
 The implementations live in two modules and are re-exported here:
 
-- :mod:`voxfsm.io.devices`: :class:`Microphone`, :class:`Speaker`, :func:`list_devices`,
+- :mod:`voxfsm.io.audio.devices`: :class:`Microphone`, :class:`Speaker`, :func:`list_devices`,
   :class:`AudioDeviceError` (sounddevice/PortAudio);
-- :mod:`voxfsm.io.wavfile`: :class:`WavSource`, :class:`WavSink`, :func:`read_wav`,
+- :mod:`voxfsm.io.audio.files`: :class:`WavSource`, :class:`WavSink`, :func:`read_wav`,
   :func:`write_wav`.
 
-A simulated caller for spoken regression tests is :class:`voxfsm.io.caller.SimulatedCaller`.
+A simulated caller for spoken regression tests is :class:`voxfsm.io.sim.caller.SimulatedCaller`.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from voxfsm.io._pcm import Frame
-from voxfsm.io.devices import (
+from voxfsm.io.audio.devices import (
     AudioDeviceError,
     DeviceInfo,
     DeviceSpec,
@@ -28,7 +27,8 @@ from voxfsm.io.devices import (
     Speaker,
     list_devices,
 )
-from voxfsm.io.wavfile import WavSink, WavSource, read_wav, write_wav
+from voxfsm.io.audio.files import WavSink, WavSource, read_wav, write_wav
+from voxfsm.io.audio.pcm import Frame
 
 if TYPE_CHECKING:
     from voxfsm.io.tts.base import AudioClip

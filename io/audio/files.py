@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from voxfsm.io._pcm import Frame, Framer, mono, played_samples, resample
+from voxfsm.io.audio.pcm import Frame, Framer, mono, played_samples, resample
 from voxfsm.io.format import FRAME_MS, SAMPLE_RATE
 
 if TYPE_CHECKING:

@@ -27,8 +27,8 @@ from voxfsm.fsm.checks import Finding, check_graph
 from voxfsm.fsm.graph import WorkflowGraph, build_graph
 from voxfsm.fsm.spec import Trace
 from voxfsm.fsm.testing import Coverage, WorkflowReport, check_workflow, format_edge
-from voxfsm.io.app import App, AppError, load_app
-from voxfsm.io.cmd_graph import app_graph, module_agents
+from voxfsm.io.cli.app import App, AppError, load_app
+from voxfsm.io.cli.graph import app_graph, module_agents
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -131,7 +131,7 @@ def _property_run(
             seed=args.seed,
             step_timeout=args.step_timeout,
             progress=tick,
-            entry_import="from voxfsm.io.app import load_app",
+            entry_import="from voxfsm.io.cli.app import load_app",
             entry_expr=f"{app_expr}.entry",
             replay_kwargs=f"session_factory={app_expr}.make_session" if make else "",
         )

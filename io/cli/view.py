@@ -1,7 +1,7 @@
 """Terminal view of a voice conversation: transcript lines scroll, a live status bar below.
 
 The transcript (messages, tool calls, handoffs) is printed by
-:class:`~voxfsm.io.transcript.TranscriptPrinter`; this module adds what only exists in voice
+:class:`~voxfsm.io.cli.transcript.TranscriptPrinter`; this module adds what only exists in voice
 mode: the microphone level, who is speaking, the active agent, the partial transcript and
 each turn's latencies.
 """
@@ -17,7 +17,7 @@ from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.text import Text
 
-from voxfsm.io.transcript import TranscriptPrinter
+from voxfsm.io.cli.transcript import TranscriptPrinter
 
 if TYPE_CHECKING:
     from voxfsm.agents import AgentSession

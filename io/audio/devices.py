@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
-from voxfsm.io._pcm import Frame, Framer, mono, played_samples, resample
-from voxfsm.io._portaudio import (
+from voxfsm.io.audio._portaudio import (
     AudioDeviceError,
     DeviceInfo,
     DeviceSpec,
@@ -29,6 +28,7 @@ from voxfsm.io._portaudio import (
     resolve,
     sounddevice,
 )
+from voxfsm.io.audio.pcm import Frame, Framer, mono, played_samples, resample
 from voxfsm.io.format import FRAME_MS, SAMPLE_RATE
 
 if TYPE_CHECKING:

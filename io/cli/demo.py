@@ -20,8 +20,8 @@ from typing import Any
 
 from rich.console import Console
 
-from voxfsm.io.app import App, load_app
-from voxfsm.io.transcript import TranscriptPrinter
+from voxfsm.io.cli.app import App, load_app
+from voxfsm.io.cli.transcript import TranscriptPrinter
 
 DEFAULT_APP = "voxfsm.examples.restaurant"
 
@@ -102,7 +102,7 @@ async def _text_call(
 async def _voice_call(
     app: App, turns: list[str], args: argparse.Namespace, console: Console, engines: tuple[Any, Any]
 ) -> dict[str, Any]:
-    from voxfsm.io.demo_call import DemoCall
+    from voxfsm.io.sim.demo_call import DemoCall
 
     stt, caller_voice = engines
     monitor = _speaker(console) if args.speaker else None
@@ -147,7 +147,7 @@ async def _voice_call(
 
 
 def _speaker(console: Console) -> Any:
-    from voxfsm.io.devices import AudioDeviceError, Speaker, list_devices
+    from voxfsm.io.audio.devices import AudioDeviceError, Speaker, list_devices
 
     try:
         if any(d.max_output_channels > 0 for d in list_devices()):
@@ -201,7 +201,7 @@ async def _demo(args: argparse.Namespace) -> int:
     if args.text:
         await _text_call(app, turns, args, console)
         return 0
-    from voxfsm.io.demo_call import VoiceUnavailable, voice_engines
+    from voxfsm.io.sim.demo_call import VoiceUnavailable, voice_engines
 
     try:
         engines = voice_engines()

@@ -3,7 +3,7 @@
 The caller (Piper ``en-joe``) speaks the app's ``DEMO_TURNS``; its audio goes through the
 same :class:`~voxfsm.io.loop.VoiceLoop` a microphone would feed (VAD, endpointing, Whisper
 tiny.en, the agents, their espeak voices), and everything lands on one
-:class:`~voxfsm.io.caller.CallTimeline` that is written out as a WAV at the end.
+:class:`~voxfsm.io.sim.caller.CallTimeline` that is written out as a WAV at the end.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import attrs
 from rich.console import Console
 from rich.text import Text
 
-from voxfsm.io.caller import CallerTurn, SimulatedCaller, similarity
-from voxfsm.io.console import ConsoleView, _latency_line
+from voxfsm.io.cli.view import ConsoleView, _latency_line
+from voxfsm.io.sim.caller import CallerTurn, SimulatedCaller, similarity
 
 __all__ = ["DemoCall", "VoiceUnavailable", "similarity", "voice_engines"]
 

@@ -1,7 +1,7 @@
 """One timeline for a whole call: who was heard when, and the mixed audio.
 
 :class:`CallTimeline` holds the caller's and the agents' audio at their positions;
-:class:`CallSink` is the agents' side of a :class:`~voxfsm.io.caller.SimulatedCaller` call (an
+:class:`CallSink` is the agents' side of a :class:`~voxfsm.io.sim.caller.SimulatedCaller` call (an
 :class:`~voxfsm.io.audio.AudioSink` that records every clip onto the timeline).
 """
 
@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 import attrs
 import numpy as np
 
-from voxfsm.io._pcm import Frame, resample
+from voxfsm.io.audio.files import write_wav
+from voxfsm.io.audio.pcm import Frame, resample
 from voxfsm.io.format import FRAME_SAMPLES, SAMPLE_RATE
-from voxfsm.io.wavfile import write_wav
 
 if TYPE_CHECKING:
     from voxfsm.io.audio import AudioSink
@@ -86,7 +86,7 @@ class CallSink:
 
     ``realtime=True`` makes a clip take its own duration (``stop()`` cuts it at the next
     20 ms step, as on a device); ``monitor`` additionally plays every clip on a real sink
-    (e.g. :class:`~voxfsm.io.devices.Speaker`), which then sets the pace. ``who`` names the
+    (e.g. :class:`~voxfsm.io.audio.devices.Speaker`), which then sets the pace. ``who`` names the
     speaker of each clip (by default the session's active agent).
     """
 

@@ -10,7 +10,7 @@ from typing import Any
 from voxfsm.fsm import render as fsm_render
 from voxfsm.fsm.checks import check_graph
 from voxfsm.fsm.graph import WorkflowGraph, build_graph
-from voxfsm.io.app import App, AppError, load_app
+from voxfsm.io.cli.app import App, AppError, load_app
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

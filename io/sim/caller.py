@@ -37,9 +37,9 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
-from voxfsm.io._pcm import Frame, Framer
+from voxfsm.io.audio.pcm import Frame, Framer
 from voxfsm.io.format import FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE
-from voxfsm.io.timeline import CALLER, CallSink, CallTimeline, Segment, to_internal
+from voxfsm.io.sim.timeline import CALLER, CallSink, CallTimeline, Segment, to_internal
 
 if TYPE_CHECKING:
     from voxfsm.agents import AgentSession

@@ -8,18 +8,18 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from voxfsm.io.app import AppError
+from voxfsm.io.cli.app import AppError
 
 # subcommand -> module with ``add_arguments(parser)`` and ``run(args) -> int``
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": (
-        "voxfsm.io.cmd_demo",
+        "voxfsm.io.cli.demo",
         "zero set-up offline demo (a simulated caller phones a workflow)",
     ),
-    "console": ("voxfsm.io.cmd_console", "talk to a workflow by voice, text or WAV files"),
-    "graph": ("voxfsm.io.cmd_graph", "draw a workflow's agent graph"),
-    "check": ("voxfsm.io.cmd_check", "validate a workflow and property-test it"),
-    "models": ("voxfsm.io.cmd_models", "list, download and verify speech models"),
+    "console": ("voxfsm.io.cli.console", "talk to a workflow by voice, text or WAV files"),
+    "graph": ("voxfsm.io.cli.graph", "draw a workflow's agent graph"),
+    "check": ("voxfsm.io.cli.check", "validate a workflow and property-test it"),
+    "models": ("voxfsm.io.cli.models", "list, download and verify speech models"),
 }
 
 

@@ -1,4 +1,4 @@
-"""PortAudio device discovery for :mod:`voxfsm.io.devices`: listing, choosing, error messages."""
+"""PortAudio device discovery for :mod:`voxfsm.io.audio.devices`: listing, choosing, errors."""
 
 from __future__ import annotations
 

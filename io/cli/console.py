@@ -11,7 +11,7 @@ from typing import Any
 
 from rich.console import Console
 
-from voxfsm.io.app import App, load_app
+from voxfsm.io.cli.app import App, load_app
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def _stdin_lines(loop: asyncio.AbstractEventLoop) -> asyncio.Queue[str | None]:
 
 
 async def _text_mode(app: App, args: argparse.Namespace, console: Console) -> int:
-    from voxfsm.io.transcript import TranscriptPrinter
+    from voxfsm.io.cli.transcript import TranscriptPrinter
 
     session = app.new_session()
     _override_plugins(session, args, console)
@@ -134,7 +134,7 @@ async def _text_mode(app: App, args: argparse.Namespace, console: Console) -> in
 
 async def _voice_mode(app: App, args: argparse.Namespace, console: Console) -> int:
     from voxfsm.io.audio import Microphone, Speaker, WavSink, WavSource
-    from voxfsm.io.console import ConsoleView
+    from voxfsm.io.cli.view import ConsoleView
     from voxfsm.io.loop import VoiceLoop
     from voxfsm.io.tts import Pyttsx3TTS
 
