@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "graph": ("voxfsm.io.cli.graph", "draw a workflow's agent graph"),
     "check": ("voxfsm.io.cli.check", "validate a workflow and property-test it"),
     "models": ("voxfsm.io.cli.models", "list, download and verify speech models"),
+    "eval": ("voxfsm.io.cli.eval", "run caller scenarios against a workflow and report"),
 }
 
 

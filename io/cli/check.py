@@ -2,7 +2,7 @@
 
 First the static graph and ``check_graph``; then N generated conversations through the app's
 own session (``make_session()``, its LLM replaced by the generated choices) with every
-handoff invariant of ``voxfsm.fsm.testing``.  Edges seen at run time are merged into the
+handoff invariant of ``voxfsm.agents.testing``.  Edges seen at run time are merged into the
 graph before the findings are printed, so an undeclared handoff is a finding.  Exit 0 when
 nothing is found, 1 when anything is, 2 on usage errors.
 """
@@ -22,11 +22,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from voxfsm.agents.testing import Coverage, WorkflowReport, check_workflow, format_edge
 from voxfsm.fsm import render as fsm_render
 from voxfsm.fsm.checks import Finding, check_graph
 from voxfsm.fsm.graph import WorkflowGraph, build_graph
 from voxfsm.fsm.spec import Trace
-from voxfsm.fsm.testing import Coverage, WorkflowReport, check_workflow, format_edge
 from voxfsm.io.cli.app import App, AppError, load_app
 from voxfsm.io.cli.graph import app_graph, module_agents
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 import attrs
 
-from .spec import Step, Trace
+from voxfsm.fsm.spec import Step, Trace
 
 Edge = tuple[str, str, "str | None"]
 OUTCOMES = ("stay", "handoff", "error")

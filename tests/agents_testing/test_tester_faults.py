@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from _fsmt_workflows import (
+from _tester_workflows import (
     Clearer,
     EarlyCheckout,
     Order,
@@ -15,7 +15,7 @@ from _fsmt_workflows import (
     paid_means_items,
 )
 
-from voxfsm.fsm.testing import CallTool, Say, WorkflowReport, check_workflow, replay
+from voxfsm.agents.testing import CallTool, Say, WorkflowReport, check_workflow, replay
 
 pytestmark = pytest.mark.slow
 
@@ -77,7 +77,7 @@ def test_a_failure_prints_a_conversation_and_a_regression_test_that_fails() -> N
     text = report.failure.conversation
     assert "start_over" in text and "== handoff None -> wiper" in text
     code = report.failure.regression_test
-    assert "from voxfsm.fsm.testing import" in code and "replay(" in code
+    assert "from voxfsm.agents.testing import" in code and "replay(" in code
     assert "userdata_factory=new_order" in code
     namespace: dict[str, object] = {}
     exec(compile(code, "<regression>", "exec"), namespace)

@@ -6,8 +6,8 @@ a recording ``fn`` (restored at the end); and while any driver runs, ``Agent.__i
 records agents constructed with a context that is not fresh although no ``chat_ctx`` was
 passed.  Plus :class:`ProbeTask`, the ``AgentTask`` the driver awaits in place of a tool.
 
-This module imports the agent layer at module level; only ``voxfsm.fsm.testing``'s functions
-import it, so ``import voxfsm.fsm.testing`` itself loads no agent code.
+This module imports the agent layer at module level; only ``voxfsm.agents.testing``'s functions
+import it, so ``import voxfsm.agents.testing`` itself loads no agent code.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ import attrs
 
 from voxfsm.agents import Agent, AgentTask, ToolError, function_tool
 from voxfsm.agents.chat import INSTRUCTIONS_ID
-
-from .spec import Step
+from voxfsm.fsm.spec import Step
 
 PROBE_ID = "voxfsm_probe_task"
 
@@ -44,7 +43,7 @@ class ProbeTask(AgentTask[str]):
 
 
 class InjectedError(RuntimeError):
-    """What a :class:`~voxfsm.fsm.testing.ToolRaises` step raises for ``RuntimeError``."""
+    """What a :class:`~voxfsm.agents.testing.ToolRaises` step raises for ``RuntimeError``."""
 
 
 def is_probe_step(step: Step) -> bool:

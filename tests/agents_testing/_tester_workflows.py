@@ -126,7 +126,7 @@ def paid_means_items(session: object) -> None:
 
 
 # --------------------------------------------------------------------------- a correct one
-# (no AgentTask tool: two parallel task calls hit an engine bug, see test_fsmt_engine.py)
+# (no AgentTask tool: two parallel task calls hit an engine bug, see test_tester_engine.py)
 
 
 class Desk(Agent):

@@ -3,7 +3,7 @@
 Every step is one or two user turns; the planned LLM response goes in ``d._plan`` (and
 ``d._chain`` for later tool rounds), and tool-body overrides (``ToolRaises``, the probe
 task) in ``d._override``.  Per-step judgements (the outcome table) live in
-``_testing_checks``; the invariants that must hold after any step run afterwards.
+``_checks``; the invariants that must hold after any step run afterwards.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from voxfsm.agents import Agent, FunctionCallOutput
 from voxfsm.agents.agent import class_tools
 from voxfsm.agents.llm.scripted import ScriptedCall
 from voxfsm.agents.tools import ArgumentError
+from voxfsm.fsm.spec import Step
 
-from . import _testing_checks as checks
-from ._testing_actions import (
+from . import _checks as checks
+from ._actions import (
     Action,
     CallChain,
     CallParallel,
@@ -28,11 +29,10 @@ from ._testing_actions import (
     ToolRaises,
     UpdateAgent,
 )
-from ._testing_probe import ProbeTask, is_probe_step
-from .spec import Step
+from ._probe import ProbeTask, is_probe_step
 
 if TYPE_CHECKING:
-    from ._testing_driver import Driver
+    from ._driver import Driver
 
 
 async def run_step(d: Driver, action: Action) -> None:

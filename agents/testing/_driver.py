@@ -7,7 +7,7 @@ request (follow-ups, replies spoken from ``on_enter``) gets a plain reply.
 
 All session work runs on one event loop per driver (``asyncio.Runner``), because the
 session's locks, futures and tasks must stay on one loop (research/transitions.md §5.1).
-Like ``_testing_probe``, this module imports the agent layer and is only imported lazily.
+Like ``_probe``, this module imports the agent layer and is only imported lazily.
 """
 
 from __future__ import annotations
@@ -33,14 +33,15 @@ from voxfsm.agents import (
 from voxfsm.agents.agent import class_tools
 from voxfsm.agents.llm import ScriptedLLM, reply
 from voxfsm.agents.tools import FunctionTool
+from voxfsm.fsm.spec import Step
 
-from . import _testing_checks as checks
-from ._testing_actions import (
+from . import _checks as checks
+from ._actions import (
     Action,
     UpdateAgent,
 )
-from ._testing_coverage import Coverage
-from ._testing_probe import (
+from ._coverage import Coverage
+from ._probe import (
     Execution,
     InjectedError,
     ProbeTask,
@@ -49,12 +50,11 @@ from ._testing_probe import (
     unwatch_construction,
     watch_construction,
 )
-from ._testing_report import WorkflowFailure
-from ._testing_schema import context_words
-from ._testing_steps import run_step
-from .spec import Step
+from ._report import WorkflowFailure
+from ._schema import context_words
+from ._steps import run_step
 
-log = logging.getLogger("voxfsm.fsm.testing")
+log = logging.getLogger("voxfsm.agents.testing")
 _ENGINE_LOG = logging.getLogger("voxfsm.agents")
 
 Invariant = Callable[[Any], Any]

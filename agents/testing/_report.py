@@ -1,4 +1,4 @@
-"""What :func:`~voxfsm.fsm.testing.check_workflow` returns, and how a failure is shown.
+"""What :func:`~voxfsm.agents.testing.check_workflow` returns, and how a failure is shown.
 
 A failure is shown twice: as a conversation a person can follow (each step, then what the
 session recorded for it) and as a regression test to paste into a test file.  Everything
@@ -12,8 +12,8 @@ from typing import Any
 
 import attrs
 
-from ._testing_actions import ACTION_TYPES, Action, actions_code
-from ._testing_coverage import Coverage
+from ._actions import ACTION_TYPES, Action, actions_code
+from ._coverage import Coverage
 
 
 class WorkflowFailure(AssertionError):
@@ -44,7 +44,7 @@ class Failure:
 
 @attrs.frozen
 class WorkflowReport:
-    """Outcome of :func:`~voxfsm.fsm.testing.check_workflow`."""
+    """Outcome of :func:`~voxfsm.agents.testing.check_workflow`."""
 
     coverage: Coverage
     failure: Failure | None
@@ -133,7 +133,7 @@ def regression_test(
         f"\n        {ln if ln.endswith(',') or '#' in ln else ln + ','}" for ln in lines
     )
     return (
-        f"from voxfsm.fsm.testing import {imports}\n"
+        f"from voxfsm.agents.testing import {imports}\n"
         f"{entry_import}\n\n\n"
         f"def {name}() -> None:\n"
         f"    replay(\n"

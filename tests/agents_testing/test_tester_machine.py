@@ -6,12 +6,11 @@ import subprocess
 import sys
 
 import pytest
-from _fsmt_workflows import Billing, Desk, Support, helpdesk_data
+from _tester_workflows import Billing, Desk, Support, helpdesk_data
 from hypothesis import settings
 
 from voxfsm.agents import AgentHandoff, FunctionCallOutput
-from voxfsm.fsm.graph import build_graph
-from voxfsm.fsm.testing import (
+from voxfsm.agents.testing import (
     CallChain,
     CallParallel,
     CallTool,
@@ -26,6 +25,7 @@ from voxfsm.fsm.testing import (
     replay,
     workflow_state_machine,
 )
+from voxfsm.fsm.graph import build_graph
 
 Helpdesk = workflow_state_machine(Desk, userdata_factory=helpdesk_data, max_examples=15, steps=12)
 TestHelpdesk = Helpdesk.TestCase
@@ -46,7 +46,7 @@ def handoffs(session: object) -> list[tuple[str | None, str]]:
 
 def test_machine_class_is_a_rule_based_state_machine_with_workflow_rules() -> None:
     names = {n for n in dir(Helpdesk) if hasattr(getattr(Helpdesk, n), "hypothesis_stateful_rule")}
-    from voxfsm.fsm.testing import RULES
+    from voxfsm.agents.testing import RULES
 
     assert names == set(RULES)
     assert Helpdesk.config.classes == {"desk": Desk, "billing": Billing, "support": Support}
@@ -164,10 +164,10 @@ def test_coverage_draws_on_the_graph_as_taken_edges() -> None:
     assert "penwidth" in graph.to_dot() or "×" in graph.to_dot()
 
 
-def test_importing_the_testing_module_loads_no_agent_code() -> None:
+def test_importing_the_testing_module_loads_no_hypothesis() -> None:
     code = (
-        "import sys, voxfsm.fsm.testing; "
-        "assert not [m for m in sys.modules if m.startswith('voxfsm.agents')], sys.modules.keys()"
+        "import sys, voxfsm.agents.testing; "
+        "assert not [m for m in sys.modules if m.startswith('hypothesis')], sys.modules.keys()"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -184,7 +184,7 @@ def test_instrumentation_is_removed_afterwards() -> None:
 
 
 def test_excluded_rules_are_not_generated() -> None:
-    from voxfsm.fsm.testing import RULES
+    from voxfsm.agents.testing import RULES
 
     machine = workflow_state_machine(Desk, exclude=("two_calls", "update_agent"))
     names = {n for n in dir(machine) if hasattr(getattr(machine, n), "hypothesis_stateful_rule")}
@@ -196,9 +196,9 @@ def test_excluded_rules_are_not_generated() -> None:
 def test_runs_on_a_plain_event_loop_where_asyncio_runner_is_missing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from voxfsm.fsm import _testing_driver
+    from voxfsm.agents.testing import _driver
 
-    monkeypatch.setattr(_testing_driver, "_run_loop", _testing_driver._LoopRunner)
+    monkeypatch.setattr(_driver, "_run_loop", _driver._LoopRunner)
     session = replay(
         Desk,
         [TaskRoundTrip("hours", {}), CallTool("to_billing", {"account": "x"})],

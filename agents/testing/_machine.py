@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from ._testing_actions import (
+from ._actions import (
     ERRORS,
     Action,
     CallChain,
@@ -24,16 +24,16 @@ from ._testing_actions import (
     TaskRoundTrip,
     ToolRaises,
 )
-from ._testing_coverage import Coverage
-from ._testing_driver import Driver, DriverConfig
-from ._testing_schema import invalid_arguments, valid_arguments
+from ._coverage import Coverage
+from ._driver import Driver, DriverConfig
+from ._schema import invalid_arguments, valid_arguments
 
 UNKNOWN_TOOLS = ("no_such_tool", "transfer_to_human", "lookup")
 _WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz ?", min_size=1, max_size=16)
 
 
 class WorkflowMachine(RuleBasedStateMachine):
-    """Base class; :func:`voxfsm.fsm.testing.workflow_state_machine` makes a subclass per workflow.
+    """Base class; :func:`~voxfsm.agents.testing.workflow_state_machine` subclasses it per workflow.
 
     Subclass it further to add ``@rule``/``@invariant`` methods: ``self.driver.session`` is
     the running session, ``self.perform(step)`` runs a step.
@@ -185,7 +185,7 @@ class WorkflowMachine(RuleBasedStateMachine):
 
     @invariant()
     def workflow_invariants(self) -> None:
-        """Every built-in handoff invariant and the user's own (see voxfsm.fsm.testing)."""
+        """Every built-in handoff invariant and the user's own (see voxfsm.agents.testing)."""
         try:
             self.driver.check()
         except BaseException:

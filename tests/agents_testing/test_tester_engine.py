@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from _fsmt_workflows import Verifier, new_order
+from _tester_workflows import Verifier, new_order
 
 from voxfsm.agents import AgentHandoff
-from voxfsm.fsm.testing import CallParallel, CallTool, replay
+from voxfsm.agents.testing import CallParallel, CallTool, replay
 
 
 def test_two_parallel_calls_that_each_await_an_agent_task() -> None:

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import find, given, settings
 
 from voxfsm.agents import Agent, function_tool
+from voxfsm.agents.testing import CallTool, replay
+from voxfsm.agents.testing._schema import invalid_arguments, valid_arguments
 from voxfsm.agents.tools import ArgumentError
-from voxfsm.fsm._testing_schema import invalid_arguments, valid_arguments
-from voxfsm.fsm.testing import CallTool, replay
 
 
 class Size(enum.Enum):

@@ -2,7 +2,7 @@
 
 Hypothesis draws these; the driver executes them; a failure is reported as the list of
 them, printed both as a conversation and as a regression test that calls
-:func:`voxfsm.fsm.testing.replay`.  Each record names tools and agents by name and id only,
+:func:`voxfsm.agents.testing.replay`.  Each record names tools and agents by name and id only,
 so the list reads the same in a report and in pasted code.
 """
 

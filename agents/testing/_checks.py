@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from voxfsm.agents import AgentHandoff, FunctionCall, FunctionCallOutput
 from voxfsm.agents.run_result import FunctionCallEvent, FunctionCallOutputEvent
+from voxfsm.fsm.spec import Step
 
-from ._testing_report import WorkflowFailure
-from .spec import Step
+from ._report import WorkflowFailure
 
 if TYPE_CHECKING:
     from voxfsm.agents import Agent
 
-    from ._testing_actions import CallTool, TaskRoundTrip
-    from ._testing_driver import Driver
-    from ._testing_probe import Execution
+    from ._actions import CallTool, TaskRoundTrip
+    from ._driver import Driver
+    from ._probe import Execution
 
 UNSET: Any = object()
 INTERNAL_ERROR = "An internal error occurred"  # API.md, tool outcome table

@@ -11,19 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._testing_actions import Action, CallChain, CallParallel, SayDuring
-from ._testing_report import Failure, WorkflowFailure, conversation, regression_test
+from ._actions import Action, CallChain, CallParallel, SayDuring
+from ._report import Failure, WorkflowFailure, conversation, regression_test
 
 if TYPE_CHECKING:
-    from ._testing_driver import DriverConfig
-    from ._testing_machine import WorkflowMachine
+    from ._driver import DriverConfig
+    from ._machine import WorkflowMachine
 
 Invariant = Callable[[Any], Any]
 
 
 def attempt(config: DriverConfig, steps: Sequence[Action]) -> tuple[Any, BaseException | None]:
     """Run ``steps`` on a fresh driver; return it (closed) and the failure, if any."""
-    from ._testing_driver import Driver
+    from ._driver import Driver
 
     driver = Driver(config)
     try:
