@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from voxfsm.agents import plugins
 from voxfsm.agents._scope import current_scope
+from voxfsm.agents._spec import StateHook
 from voxfsm.agents.chat import INSTRUCTIONS_ID, ChatContext, ChatMessage, ReadOnlyChatContext
 from voxfsm.agents.options import AGENT_OPTIONS
 from voxfsm.agents.options import accept as accept_options
 from voxfsm.agents.plugins import NOT_GIVEN
 from voxfsm.agents.tools import FunctionTool, function_tool
-from voxfsm.fsm.spec import StateSpec, TransitionSpec, Unresolved
 
 if TYPE_CHECKING:
     from voxfsm.agents.session import AgentSession
@@ -76,43 +76,6 @@ def _as_tool(obj: Any) -> FunctionTool:
     raise TypeError(f"tools must be @function_tool functions, got {obj!r}")
 
 
-class _StateHook:
-    """``__fsm_state__`` works on the class (no instance needed) and on instances."""
-
-    def __get__(self, instance: Agent | None, owner: type[Agent]) -> Any:
-        if instance is None:
-            return lambda: _class_spec(owner)
-        return instance._state_spec
-
-
-def _transitions(tool: FunctionTool) -> tuple[TransitionSpec, ...]:
-    """A tool as graph transitions: one for its handoff targets, one for its AgentTask calls."""
-    try:
-        info = tool.info
-    except Exception as exc:  # a broken annotation is a finding, not a crash, when drawing
-        return (TransitionSpec(tool.name, None, (Unresolved(tool.name, str(exc)),)),)
-    targets = info.handoff_targets
-    tasks = tuple(t for t in targets if isinstance(t, type) and issubclass(t, AgentTask))
-    plain = tuple(t for t in targets if t not in tasks)
-    out = []
-    if plain or not tasks:
-        out.append(TransitionSpec(tool.name, info.description, plain, "handoff"))
-    if tasks:
-        out.append(TransitionSpec(tool.name, info.description, tasks, "task"))
-    return tuple(out)
-
-
-def _class_spec(cls: type[Agent]) -> StateSpec:
-    doc = (cls.__doc__ or "").strip().splitlines()
-    return StateSpec(
-        id=default_id(cls),
-        cls=cls,
-        summary=doc[0] if doc and cls is not Agent else "",
-        terminal=bool(getattr(cls, "terminal", False)),
-        transitions=tuple(ts for _, t in class_tools(cls) for ts in _transitions(t)),
-    )
-
-
 class Agent:
     """A state of the workflow: instructions, tools, and optional plugin overrides.
 
@@ -122,7 +85,7 @@ class Agent:
     terminal: ClassVar[bool] = False
     """Mark an end state: no way out is expected, so ``check_graph`` does not flag it."""
 
-    __fsm_state__ = _StateHook()
+    __fsm_state__ = StateHook()  # the graph reads classes and instances alike
 
     def __init__(
         self,
@@ -289,17 +252,6 @@ class Agent:
             if tool.name == name:
                 return tool
         return None
-
-    def _state_spec(self) -> StateSpec:
-        base = _class_spec(type(self))
-        first = self._instructions.strip().splitlines()
-        return StateSpec(
-            id=self._id,
-            cls=type(self),
-            summary=first[0] if first else "",
-            terminal=base.terminal,
-            transitions=tuple(ts for t in self.all_tools() for ts in _transitions(t)),
-        )
 
 
 class AgentTask(Agent, Generic[T]):
