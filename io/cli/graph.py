@@ -10,7 +10,9 @@ from typing import Any
 from voxfsm.fsm import render as fsm_render
 from voxfsm.fsm.checks import check_graph
 from voxfsm.fsm.graph import WorkflowGraph, build_graph
+from voxfsm.io._paths import writable_problem
 from voxfsm.io.cli.app import App, AppError, load_app
+from voxfsm.io.cli.errors import CLIError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -83,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
         fmt = fsm_render.get_format(args.format) if args.format else None
         if args.output:
             fmt = fmt or fsm_render.format_for(args.output)
+            if (problem := writable_problem(args.output)) is not None:
+                raise CLIError(f"-o {args.output}: {problem}")
             fsm_render.render(graph, args.output, format=fmt.name)
             print(f"wrote {args.output} ({len(graph.states)} agents, {len(graph.edges)} edges)")
         else:

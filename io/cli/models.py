@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
+from voxfsm.io.cli.errors import CLIError
 from voxfsm.io.models import ModelCache, ModelDownloadError, ModelNotFoundError
 
 
@@ -56,7 +56,6 @@ def run(args: argparse.Namespace) -> int:
         else:
             path = cache.path(args.name)
     except (ModelNotFoundError, ModelDownloadError) as exc:
-        print(f"voxfsm models: {exc}", file=sys.stderr)
-        return 1
+        raise CLIError(str(exc)) from exc
     print(path)
     return 0

@@ -108,7 +108,7 @@ class TestVoiceDemo:
 def test_text_fallback_when_the_voice_stack_is_missing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from voxfsm.io import demo_call
+    from voxfsm.io.sim import demo_call
 
     def missing() -> Any:
         raise demo_call.VoiceUnavailable("no Whisper speech recognizer (test); install it")
@@ -129,7 +129,7 @@ def test_text_fallback_when_the_voice_stack_is_missing(
 def test_text_flag_never_touches_the_voice_stack(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from voxfsm.io import demo_call
+    from voxfsm.io.sim import demo_call
 
     def forbidden() -> Any:
         raise AssertionError("--text must not load speech engines")
