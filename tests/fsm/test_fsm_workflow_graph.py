@@ -212,8 +212,8 @@ class Desk(Agent):
 
     @function_tool
     async def escalate(self):
-        """Escalate (hands off without saying so)."""
-        return Billing()
+        """Escalate (hands off without saying so, in a way no reading of its code shows)."""
+        return [Billing][0]()
 
 
 entry = Desk
@@ -243,3 +243,20 @@ def test_check_output_draws_the_workflow_and_the_undeclared_edge_but_no_syntheti
     assert any(lbl.startswith("to_billing") for lbl in labels)  # the workflow's own edge
     # the property tester's own update_agent() swaps are no part of the workflow
     assert not [lbl for lbl in labels if lbl.startswith("update_agent()")]
+
+
+def test_targets_inferred_from_a_tools_code_are_inferred_edges(tmp_path: Path) -> None:
+    (tmp_path / "inferred_app.py").write_text(
+        SNEAKY_APP.replace("return [Billing][0]()", "return Billing()")
+    )
+    sys.path.insert(0, str(tmp_path))
+    try:
+        desk = importlib.import_module("inferred_app").Desk
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("inferred_app", None)
+    g = build_graph(desk)
+    (edge,) = [e for e in g.edges if e.tool == "escalate"]
+    assert (edge.origin, edge.target) == ("inferred", "billing")
+    assert "escalate (inferred) → billing" in g.to_text()
+    assert check_graph(g) == []
