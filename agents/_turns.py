@@ -387,7 +387,11 @@ class TurnRunner:
             if s._watch:
                 s._watch.tool_finished(agent, fc, out)
         if "function_tools_executed" in s._listeners:
-            s.emit("function_tools_executed", FunctionToolsExecutedEvent(list(calls), outputs))
+            executed = FunctionToolsExecutedEvent(list(calls), outputs)
+            s.emit("function_tools_executed", executed)
+            if not executed.has_tool_reply:  # a listener called cancel_tool_reply()
+                for outcome in outcomes:
+                    outcome.reply = False
         if s._agent is not agent or s._closing:
             return True  # update_agent() inside a tool moved the session on, or it is closing
         for n, (_, tool, _, _) in enumerate(plans):

@@ -99,3 +99,13 @@ def test_chat_context_copy_remove_and_equivalence() -> None:
     same_text.add_message(role="system", content="be brief")
     same_text.add_message(role="user", content="hello")
     assert not same_text.is_equivalent(ctx)  # other ids: not the same items
+
+
+async def test_a_listener_can_cancel_the_reply_after_tools() -> None:
+    async with weather_llm() as llm, AgentSession(llm=llm) as sess:
+        await sess.start(Weather())
+        sess.on("function_tools_executed", lambda ev: ev.cancel_tool_reply())
+        result = await sess.run(user_input="weather in Paris?")
+        result.expect.next_event().is_function_call(name="lookup_weather")
+        result.expect.next_event().is_function_call_output(output="sunny")
+        result.expect.no_more_events()
