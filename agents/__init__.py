@@ -6,6 +6,8 @@ changing imports.  Nothing here touches audio or the network.
 
 from __future__ import annotations
 
+# LiveKit code reaches these as attributes: `from livekit.agents import llm, cli, metrics`
+from voxfsm.agents import cli, llm, metrics, utils
 from voxfsm.agents.agent import Agent, AgentTask
 from voxfsm.agents.chat import (
     AgentHandoff,
@@ -26,6 +28,13 @@ from voxfsm.agents.events import (
     UserInputTranscribedEvent,
     UserStateChangedEvent,
 )
+from voxfsm.agents.job import (
+    AgentServer,
+    JobContext,
+    JobProcess,
+    WorkerOptions,
+    get_job_context,
+)
 from voxfsm.agents.mock import mock_tools
 from voxfsm.agents.plugins import NOT_GIVEN
 from voxfsm.agents.run_result import (
@@ -38,13 +47,15 @@ from voxfsm.agents.run_result import (
 )
 from voxfsm.agents.session import AgentSession
 from voxfsm.agents.speech import PlayoutResult, ReplyBrokenOff, SpeechHandle
-from voxfsm.agents.tools import FunctionTool, StopResponse, ToolError, function_tool
+from voxfsm.agents.tools import FunctionTool, StopResponse, ToolError, ToolFlag, function_tool
+from voxfsm.agents.voice.model_settings import ModelSettings
 
 __all__ = [
     "NOT_GIVEN",
     "Agent",
     "AgentHandoff",
     "AgentHandoffEvent",
+    "AgentServer",
     "AgentSession",
     "AgentStateChangedEvent",
     "AgentTask",
@@ -61,7 +72,10 @@ __all__ = [
     "FunctionCallOutputEvent",
     "FunctionTool",
     "FunctionToolsExecutedEvent",
+    "JobContext",
+    "JobProcess",
     "MetricsEvent",
+    "ModelSettings",
     "PlayoutResult",
     "ReplyBrokenOff",
     "RunContext",
@@ -70,8 +84,15 @@ __all__ = [
     "SpeechHandle",
     "StopResponse",
     "ToolError",
+    "ToolFlag",
     "UserInputTranscribedEvent",
     "UserStateChangedEvent",
+    "WorkerOptions",
+    "cli",
     "function_tool",
+    "get_job_context",
+    "llm",
+    "metrics",
     "mock_tools",
+    "utils",
 ]

@@ -11,6 +11,8 @@ from voxfsm.agents import plugins
 from voxfsm.agents._scope import current_scope
 from voxfsm.agents._spec import StateHook
 from voxfsm.agents.chat import INSTRUCTIONS_ID, ChatContext, ChatMessage, ReadOnlyChatContext
+from voxfsm.agents.options import AGENT_OPTIONS
+from voxfsm.agents.options import accept as accept_options
 from voxfsm.agents.plugins import NOT_GIVEN
 from voxfsm.agents.tools import FunctionTool, function_tool
 
@@ -97,7 +99,10 @@ class Agent:
         tts: Any = NOT_GIVEN,
         vad: Any = NOT_GIVEN,
         allow_interruptions: Any = NOT_GIVEN,
+        **options: Any,
     ) -> None:
+        """``options``: LiveKit's per-agent turn settings (``turn_detection``,
+        ``min_endpointing_delay``...), kept on ``self.options`` (see ``agents.options``)."""
         if not isinstance(instructions, str):
             raise TypeError(f"instructions must be a str, got {type(instructions).__name__}")
         self._id = id or default_id(type(self))
@@ -108,6 +113,7 @@ class Agent:
         self._tts = plugins.resolve("tts", tts)
         self._vad = plugins.resolve("vad", vad)
         self._allow_interruptions = allow_interruptions
+        self.options = accept_options(type(self).__name__, options, AGENT_OPTIONS)
         self._session: AgentSession[Any] | None = None
         self._status = "inactive"  # inactive | active | paused
         self._session_tools: list[FunctionTool] = []
@@ -255,8 +261,12 @@ class AgentTask(Agent, Generic[T]):
     :meth:`complete`, control (and the task's messages) return to the caller.
     """
 
-    def __init__(self, *, instructions: str, **kwargs: Any) -> None:
+    def __init__(
+        self, *, instructions: str, preserve_function_call_history: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(instructions=instructions, **kwargs)
+        self.preserve_function_call_history = preserve_function_call_history
+        """Keep the task's tool calls when its messages merge back into the caller."""
         self._outcome: asyncio.Future[T] | None = None
         self._awaited = False
 
@@ -270,6 +280,15 @@ class AgentTask(Agent, Generic[T]):
             self._outcome.set_exception(result)
         else:
             self._outcome.set_result(result)
+        scope = current_scope()
+        if not self._awaited and scope is not None:
+            # a task the session runs directly: its result is the run's final output, and
+            # an exception it completes with is raised from the run (nobody else awaits it)
+            if isinstance(result, BaseException):
+                self._outcome.exception()  # retrieved here; don't log "never retrieved"
+                scope.errors.append(result)
+            else:
+                scope.result.final_output = result
 
     def done(self) -> bool:
         return self._outcome is not None and self._outcome.done()

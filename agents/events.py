@@ -76,6 +76,13 @@ class MetricsEvent:
     values: dict[str, float]
     type: Literal["metrics_collected"] = "metrics_collected"
 
+    @property
+    def metrics(self) -> list[Any]:
+        """The same timings as LiveKit payloads (``EOUMetrics``, ``LLMMetrics``...)."""
+        from voxfsm.agents.metrics import expand
+
+        return list(expand(self.name, self.values))
+
 
 @attrs.frozen
 class CloseEvent:

@@ -7,6 +7,7 @@ refer to agent classes defined further down the module.
 
 from __future__ import annotations
 
+import enum
 import inspect
 import json
 import typing
@@ -16,6 +17,7 @@ from typing import Any, TypeVar, overload
 import attrs
 import docstring_parser
 import pydantic
+from pydantic.fields import FieldInfo
 
 from voxfsm.agents.context import RunContext
 from voxfsm.fsm.spec import Unresolved
@@ -33,6 +35,14 @@ class ToolError(Exception):
 
 class StopResponse(Exception):
     """Raise in a tool or ``on_user_turn_completed`` to end the turn without a reply."""
+
+
+class ToolFlag(enum.IntFlag):
+    """Flags of a tool (LiveKit's names)."""
+
+    NONE = 0
+    IGNORE_ON_ENTER = 1
+    """Hidden from replies generated while the agent's ``on_enter`` runs."""
 
 
 class ArgumentError(Exception):
@@ -62,6 +72,7 @@ class FunctionTool:
         "_raw_schema",
         "_self",
         "description_override",
+        "flags",
         "fn",
         "name",
         "timeout",
@@ -76,6 +87,7 @@ class FunctionTool:
         raw_schema: dict[str, Any] | None = None,
         handoff: object | Sequence[object] | None = None,
         timeout: float | None = None,
+        flags: int = 0,
     ) -> None:
         if not callable(fn):
             raise TypeError(f"@function_tool needs a function, got {fn!r}")
@@ -89,6 +101,7 @@ class FunctionTool:
         self._raw_schema = raw_schema
         self._handoff = handoff
         self.timeout = timeout
+        self.flags = ToolFlag(flags)
         self._info: list[ToolInfo] = []  # shared by bound copies; empty until resolved
         self._self: Any = None
         self.__wrapped__ = fn
@@ -120,6 +133,18 @@ class FunctionTool:
     @property
     def description(self) -> str | None:
         return self.info.description
+
+    @property
+    def id(self) -> str:
+        """LiveKit's name for the tool's name."""
+        return self.name
+
+    @property
+    def inferred_targets(self) -> tuple[type, ...]:
+        """Agent classes this tool's source can return or start (see ``agents._infer``)."""
+        from voxfsm.agents._infer import inferred_targets
+
+        return inferred_targets(self.fn)
 
     def schema(self) -> dict[str, Any]:
         """The tool as an OpenAI ``function`` definition."""
@@ -179,6 +204,7 @@ def function_tool(
     raw_schema: dict[str, Any] | None = None,
     handoff: object | Sequence[object] | None = None,
     timeout: float | None = None,
+    flags: int = 0,
 ) -> Callable[[F], FunctionTool]: ...
 def function_tool(
     fn: Callable[..., Any] | None = None,
@@ -189,18 +215,26 @@ def function_tool(
     raw_schema: dict[str, Any] | None = None,
     handoff: object | Sequence[object] | None = None,
     timeout: float | None = None,
+    flags: int = 0,
 ) -> FunctionTool | Callable[[F], FunctionTool]:
     """Turn an async method or function into a tool the LLM can call.
 
     ``handoff=`` (a class or a list of classes) declares where the tool may hand off; a
     return annotation naming agent classes does the same.  ``timeout=`` (seconds) turns a
     tool that hangs into an error output the LLM sees (don't set it on a tool that awaits an
-    ``AgentTask``: the user talks to the task meanwhile).
+    ``AgentTask``: the user talks to the task meanwhile).  ``flags=`` takes
+    :class:`ToolFlag` values (``ToolFlag.IGNORE_ON_ENTER``).
     """
 
     def wrap(f: Callable[..., Any]) -> FunctionTool:
         return FunctionTool(
-            f, name=name, description=description, raw_schema=raw_schema, handoff=handoff
+            f,
+            name=name,
+            description=description,
+            raw_schema=raw_schema,
+            handoff=handoff,
+            timeout=timeout,
+            flags=flags,
         )
 
     return wrap(fn) if fn is not None else wrap
@@ -229,11 +263,12 @@ def _description_from(meta: Sequence[Any]) -> str | None:
 
 
 def _field_for(tp: Any, doc: str | None) -> tuple[Any, Any]:
-    """Annotated string metadata becomes a pydantic description."""
+    """Annotated string metadata, or a ``Field(description=...)`` in it, becomes the description."""
     desc = doc
     if typing.get_origin(tp) is typing.Annotated:
         base, *meta = typing.get_args(tp)
-        desc = _description_from(meta) or desc
+        fields = [m for m in meta if isinstance(m, FieldInfo) and m.description]
+        desc = _description_from(meta) or (fields[-1].description if fields else None) or desc
         rest = [m for m in meta if not isinstance(m, str)]
         args = (base, *rest)
         tp = typing.Annotated[args] if rest else base
@@ -284,7 +319,9 @@ def _resolve(tool: FunctionTool) -> ToolInfo:
         default = ... if p.default is inspect.Parameter.empty else p.default
         if default is not ...:
             defaults.add(p.name)
-        fields[p.name] = (tp, pydantic.Field(default, description=desc))
+        # description=None would wipe one given by Field(...) inside Annotated
+        field = pydantic.Field(default, description=desc) if desc else pydantic.Field(default)
+        fields[p.name] = (tp, field)
     model = pydantic.create_model(
         f"{tool.name}_args",
         __config__=pydantic.ConfigDict(extra="forbid", arbitrary_types_allowed=True),

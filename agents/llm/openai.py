@@ -298,6 +298,12 @@ class OpenAILLM:
         if client is not None:
             await client.close()
 
+    async def __aenter__(self) -> OpenAILLM:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
     # ------------------------------------------------------------------ internals
 
     def _client_for_loop(self) -> openai.AsyncOpenAI:

@@ -60,6 +60,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="seconds one step may take before it counts as a deadlock (default 10)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="split the examples into N independent runs (own seeds) on a local Ray runtime",
+    )
+    parser.add_argument(
+        "--address", metavar="ADDR", help="run them on an existing Ray cluster (ray://host:10001)"
+    )
 
 
 @attrs.frozen
@@ -74,9 +84,10 @@ class _Observed:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.examples < 0 or args.steps < 1 or args.step_timeout <= 0:
+    if args.examples < 0 or args.steps < 1 or args.step_timeout <= 0 or args.workers < 1:
         raise AppError(
-            "--examples must be 0 or more, --steps at least 1 and --step-timeout positive"
+            "--examples must be 0 or more, --steps and --workers at least 1 and --step-timeout "
+            "positive"
         )
     console = Console(highlight=False)
     app = load_app(args.app)
@@ -107,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
 def _property_run(
     app: App, args: argparse.Namespace, console: Console, graph: WorkflowGraph
 ) -> WorkflowReport:
+    if args.workers > 1 or args.address:
+        return _distributed_run(args, console)
     make = app.make_session
     app_expr = f"load_app({args.app!r})"
     columns = (
@@ -134,6 +147,29 @@ def _property_run(
             entry_import="from voxfsm.io.cli.app import load_app",
             entry_expr=f"{app_expr}.entry",
             replay_kwargs=f"session_factory={app_expr}.make_session" if make else "",
+        )
+
+
+def _distributed_run(args: argparse.Namespace, console: Console) -> WorkflowReport:
+    from voxfsm.io.eval.backends import EvalError, choose_backend
+    from voxfsm.io.eval.parallel_check import run_check_shards, shards_for
+
+    try:
+        backend = choose_backend("auto", args.workers, args.address)
+    except EvalError as exc:
+        raise AppError(str(exc)) from None
+    shards = shards_for(
+        args.app, args.examples, args.steps, args.seed, args.step_timeout, args.workers
+    )
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console, transient=True) as progress, _quiet(args):
+        task = progress.add_task(f"conversations ({backend})", total=args.examples)
+        return run_check_shards(
+            shards,
+            backend=backend,
+            workers=args.workers,
+            address=args.address,
+            on_shard=lambda part: progress.update(task, advance=part["examples"]),
         )
 
 

@@ -63,8 +63,8 @@ class Desk(Agent):
 
     @function_tool
     async def sneaky(self):  # type: ignore[no-untyped-def]  # no annotation: declares nothing
-        """Goes somewhere it does not declare."""
-        return Billing()
+        """Goes somewhere it does not declare (in a way its source does not show either)."""
+        return [Billing][0]()
 
     @function_tool
     async def hours(self) -> str:

@@ -59,3 +59,29 @@ def test_a_call_survives_its_worker_being_killed_mid_turn(tmp_path: Path) -> Non
     assert result["replies"][1]["worker_pid"] == result["new_pid"]
     assert result["replies"][2]["agent"] == "billing"
     assert result["seq"] == 3 and result["version"] == 4
+
+
+def test_check_splits_its_runs_over_ray_workers_and_prints_the_shrunk_failure(
+    tmp_path: Path,
+) -> None:
+    run = loopback_only(
+        tmp_path,
+        "-m",
+        "voxfsm.io.cli",
+        "check",
+        str(HERE / "sloppy_desk.py"),
+        "--workers",
+        "2",
+        "--examples",
+        "40",
+        "--steps",
+        "6",
+        "--seed",
+        "5",
+    )
+    assert run.code == 1, run.output
+    assert run.attempts == [], run.attempts
+    assert "FAILED [undeclared-handoff]" in run.output
+    assert "smallest failing conversation (1 step(s))" in run.output
+    assert "regression test (paste into a test file)" in run.output
+    assert "front --go--> back" in run.output  # the merged coverage names the edge it took

@@ -1,0 +1,35 @@
+"""A workflow with a bug for the check tests: ``go`` hands off without declaring it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from voxfsm.agents import Agent, function_tool
+
+
+class Back(Agent):
+    def __init__(self) -> None:
+        super().__init__(instructions="The back office.")
+
+    @function_tool
+    async def note(self, text: str) -> str:
+        """Write a note."""
+        return f"noted {text}"
+
+
+class Front(Agent):
+    def __init__(self) -> None:
+        super().__init__(instructions="The front desk.")
+
+    @function_tool
+    async def go(self) -> Any:
+        """Go to the back office (the return type declares no handoff: the bug)."""
+        return Back()
+
+    @function_tool(handoff=Back)
+    async def to_back(self) -> Back:
+        """Go to the back office, declared."""
+        return Back()
+
+
+entry = Front
