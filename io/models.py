@@ -458,7 +458,6 @@ def _unzip(archive: Path, dest: Path, max_bytes: int) -> Path:
                     target.mkdir(parents=True, exist_ok=True)
                     continue
                 target.parent.mkdir(parents=True, exist_ok=True)
-                source: BinaryIO
                 with zf.open(member) as source, target.open("wb") as out:
                     while chunk := source.read(_CHUNK):
                         written += len(chunk)
