@@ -293,3 +293,10 @@ def _as_tools(objs: Iterable[Any], cls: type) -> Iterable[FunctionTool]:
                 yield function_tool(obj)
             except Exception as exc:
                 log.debug("%s passes %r as a tool, which is not one: %s", cls.__name__, obj, exc)
+
+
+def shared_transitions(tools: Iterable[Any]) -> tuple[TransitionSpec, ...]:
+    """A session's own tools (``AgentSession(tools=[...])``) as triggers every state has."""
+    from voxfsm.agents.agent import _as_tool
+
+    return tuple(ts for t in tools for ts in tool_transitions(_as_tool(t)))

@@ -13,9 +13,7 @@ import argparse
 import contextlib
 import logging
 from collections.abc import Iterator
-from typing import Any
 
-import attrs
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -25,10 +23,9 @@ from rich.text import Text
 from voxfsm.agents.testing import Coverage, WorkflowReport, check_workflow, format_edge
 from voxfsm.fsm import render as fsm_render
 from voxfsm.fsm.checks import Finding, check_graph
-from voxfsm.fsm.graph import WorkflowGraph, build_graph
-from voxfsm.fsm.spec import Trace
+from voxfsm.fsm.graph import WorkflowGraph, overlay
 from voxfsm.io.cli.app import App, AppError, load_app
-from voxfsm.io.cli.graph import app_graph, module_agents
+from voxfsm.io.cli.graph import app_graph
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -70,17 +67,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--address", metavar="ADDR", help="run them on an existing Ray cluster (ray://host:10001)"
     )
-
-
-@attrs.frozen
-class _Observed:
-    """A trace source for ``build_graph``: the app's entry plus every transition the runs took."""
-
-    entry: Any
-    coverage: Coverage
-
-    def __fsm_trace__(self) -> Trace:
-        return attrs.evolve(self.coverage.__fsm_trace__(), entry=self.entry)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -187,10 +173,10 @@ def _quiet(args: argparse.Namespace) -> Iterator[None]:
 
 
 def _merged(app: App, graph: WorkflowGraph, coverage: Coverage) -> WorkflowGraph:
-    entry = coverage.entry if coverage.entry is not None else app.entry
-    include = module_agents(app.module)
+    # the runs drawn over the workflow's own graph; update_agent() swaps the tester made up
+    # are no part of the workflow, so they are left out
     try:
-        return build_graph(_Observed(entry, coverage), include=include)
+        return overlay(graph, coverage.steps, swaps=False)
     except (TypeError, ValueError) as exc:
         raise AppError(f"cannot merge the observed transitions into the graph: {exc}") from exc
 

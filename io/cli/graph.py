@@ -7,6 +7,7 @@ import sys
 from types import ModuleType
 from typing import Any
 
+from voxfsm.agents._spec import shared_transitions
 from voxfsm.fsm import render as fsm_render
 from voxfsm.fsm.checks import check_graph
 from voxfsm.fsm.graph import WorkflowGraph, build_graph
@@ -72,8 +73,10 @@ def app_graph(app: App, *, entry_only: bool = False) -> WorkflowGraph:
             )
         entry = app.new_entry()  # a factory: the only way to learn what it builds
     include = [] if entry_only else module_agents(app.module)
+    # the session's own tools are every agent's too (make_session() builds no agent)
+    shared = shared_transitions(app.new_session().tools) if app.make_session else ()
     try:
-        return build_graph(entry, include=include)
+        return build_graph(entry, include=include, shared=shared)
     except TypeError as exc:
         raise AppError(str(exc)) from exc
 

@@ -24,7 +24,9 @@ A scenario file is TOML (read with ``tomllib``; ``tomli`` on Python 3.10)::
     judge = "The reply names the order total."   # intent for the last turn's reply
     # or judge = [{ turn = 2, intent = "..." }]  (turns count from 1)
 
-Only text mode runs here: the caller's lines go to ``session.run(user_input=...)``.
+``mode = "text"`` (default) sends the caller's lines to ``session.run(user_input=...)``;
+``mode = "voice"`` has a simulated caller speak them through the real voice loop (Piper
+voice → VAD → Whisper tiny.en → agents → their TTS), see :mod:`voxfsm.io.eval.voice`.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import attrs
 import cattrs
@@ -90,7 +92,7 @@ class Scenario:
     lines: tuple[str, ...] = ()
     goal: str | None = None
     max_turns: int | None = None
-    mode: Literal["text"] = "text"
+    mode: str = "text"
     app: str | None = None
     expect: Expect = Expect()
     tags: tuple[str, ...] = ()
@@ -141,6 +143,14 @@ def _check(sc: Scenario, where: str) -> None:
         raise ScenarioError(
             f"{where}: scenario {sc.name!r} needs either `lines` (a scripted caller) or "
             "`goal` (an LLM-driven caller), not both and not neither"
+        )
+    if sc.mode not in ("text", "voice"):
+        raise ScenarioError(
+            f'{where}: scenario {sc.name!r}: mode must be "text" or "voice", not {sc.mode!r}'
+        )
+    if sc.mode == "voice" and not sc.lines:
+        raise ScenarioError(
+            f"{where}: scenario {sc.name!r}: voice mode needs `lines` for the caller to speak"
         )
     if sc.turn_limit < 1:
         raise ScenarioError(f"{where}: scenario {sc.name!r}: max_turns must be at least 1")
