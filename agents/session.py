@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic
 
 import attrs
+from typing_extensions import TypeVar
 
 from voxfsm.agents import _tasks, job, plugins
 from voxfsm.agents._events import EventEmitter
@@ -43,7 +44,8 @@ from voxfsm.fsm.spec import Step, Trace
 
 log = logging.getLogger("voxfsm.agents")
 
-T = TypeVar("T")
+# ``AgentSession()`` without userdata is an ``AgentSession[None]``: no annotation needed
+T = TypeVar("T", default=None)
 _UNSET: Any = object()
 
 

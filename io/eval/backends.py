@@ -32,6 +32,7 @@ class EvalError(RuntimeError):
 
 
 def ray_available() -> bool:
+    """Whether Ray is installed (the ``ray`` extra), without importing it."""
     return importlib.util.find_spec("ray") is not None
 
 

@@ -73,6 +73,7 @@ _RESULTS = cattrs.Converter()
 
 
 def result_converter() -> cattrs.Converter:
+    """The cattrs converter that turns scenario results into JSON-safe data and back."""
     return _RESULTS
 
 

@@ -73,6 +73,8 @@ class JudgeSpec:
 
 @attrs.frozen
 class Expect:
+    """What a scenario expects: agents visited, the exact path, the final agent, and more."""
+
     agents: tuple[str, ...] = ()
     path: tuple[str, ...] | None = None
     final_agent: str | None = None
@@ -84,6 +86,8 @@ class Expect:
 
 @attrs.frozen
 class Scenario:
+    """One caller scenario: its lines (or a goal for a model-driven caller) and expectations."""
+
     name: str
     lines: tuple[str, ...] = ()
     goal: str | None = None
