@@ -407,6 +407,9 @@ class OpenAILLM:
 class OllamaLLM(OpenAILLM):
     """A model served by Ollama (:data:`OLLAMA_URL`); plugin string ``ollama/MODEL[:TAG]``."""
 
+    plugin_kind = "llm"
+    """What a plugin string naming this provider must be used for."""
+
     default_base_url = OLLAMA_URL
 
     @classmethod
@@ -420,6 +423,9 @@ class OllamaLLM(OpenAILLM):
 
 class LlamaCppLLM(OpenAILLM):
     """A llama.cpp server (:data:`LLAMACPP_URL`); plugin string ``llamacpp[/MODEL][:PORT]``."""
+
+    plugin_kind = "llm"
+    """What a plugin string naming this provider must be used for."""
 
     default_base_url = LLAMACPP_URL
 
