@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from voxfsm.agents import nodes
 from voxfsm.agents._deadline import Deadline, Expired
 from voxfsm.agents.chat import ChatContext, ChatMessage, FunctionCall
 from voxfsm.agents.limits import LimitExceeded
@@ -85,9 +86,9 @@ def check_chunk(llm: Any, chunk: Any) -> None:
 def open_stream(
     agent: Agent, llm: Any, ctx: ChatContext, tools: Sequence[FunctionTool], choice: Any
 ) -> AsyncIterator[LLMChunk]:
-    """Where a reply's chunks come from: the one place an agent's LLM step is called."""
-    stream: AsyncIterator[LLMChunk] = llm.chat(chat_ctx=ctx, tools=tools, tool_choice=choice)
-    return stream
+    """Where a reply's chunks come from: the one place an agent's LLM step (its
+    ``llm_node`` when it overrides it) is called."""
+    return nodes.llm_stream(agent, llm, ctx, tools, choice)
 
 
 async def generate(
@@ -171,7 +172,10 @@ async def generate(
         raise failure
     interrupted = played.interrupted or handle.interrupted or limit is not None
     if parts or interrupted:
-        spoken = played.spoken_text if interrupted and voice else "".join(parts)
+        if voice:
+            spoken = played.spoken_text if interrupted else "".join(parts)
+        else:  # the text shown: after the agent's transcription_node, if it has one
+            spoken = await nodes.transcribe_text(agent, "".join(parts), choice)
         if spoken or not limit:
             _message(s, scope, agent, handle, spoken, interrupted)
     if limit is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from voxfsm.agents import nodes
 from voxfsm.agents._commit import Handoff
 from voxfsm.agents._machine import register, registered
 from voxfsm.agents._scope import Scope, _speaker, _tool
@@ -95,6 +96,7 @@ class Lifecycle:
         # a hook is not inside a tool even when a tool's AgentTask entered it: its replies
         # may call the agent's own tools
         tool = _tool.set(None)
+        in_hook = nodes.current_hook.set(hook)  # replies made here see it (IGNORE_ON_ENTER)
         watch = self.s._watch
         if watch:
             watch.hook_started(agent, hook)
@@ -105,6 +107,7 @@ class Lifecycle:
             error = exc
             raise
         finally:
+            nodes.current_hook.reset(in_hook)
             _tool.reset(tool)
             _speaker.reset(token)
             if watch:

@@ -79,6 +79,11 @@ async def run_task(s: AgentSession[Any], task: AgentTask[Any], scope: Scope) -> 
         if scope.holds_baton:
             scope.holds_baton = False
             jobs.baton.release()
+        if scope.continuation is not None and not scope.continuation.done():
+            # this caller was itself resumed on behalf of a later run (e.g. a TaskGroup
+            # moving to its next task): that run is complete too, so wake its job
+            scope.continuation.set_result(None)
+            scope.continuation = None
         later, continuation = await waiter.resumed
         scope.adopt(later, continuation)
     assert task._outcome is not None
@@ -86,7 +91,9 @@ async def run_task(s: AgentSession[Any], task: AgentTask[Any], scope: Scope) -> 
         await s._life.exit(task, scope)
     finally:
         caller._chat_ctx.merge(
-            task._chat_ctx, exclude_function_call=True, exclude_instructions=True
+            task._chat_ctx,
+            exclude_function_call=not task.preserve_function_call_history,
+            exclude_instructions=True,
         )
         caller._status = "active"
         s._position.back(task, caller)

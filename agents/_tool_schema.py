@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import docstring_parser
 import pydantic
+from pydantic.fields import FieldInfo
 
 from voxfsm.agents.context import RunContext
 from voxfsm.fsm.spec import Unresolved
@@ -41,11 +42,12 @@ def _description_from(meta: Sequence[Any]) -> str | None:
 
 
 def _field_for(tp: Any, doc: str | None) -> tuple[Any, Any]:
-    """Annotated string metadata becomes a pydantic description."""
+    """Annotated string metadata, or a ``Field(description=...)`` in it, becomes the description."""
     desc = doc
     if typing.get_origin(tp) is typing.Annotated:
         base, *meta = typing.get_args(tp)
-        desc = _description_from(meta) or desc
+        fields = [m for m in meta if isinstance(m, FieldInfo) and m.description]
+        desc = _description_from(meta) or (fields[-1].description if fields else None) or desc
         rest = [m for m in meta if not isinstance(m, str)]
         args = (base, *rest)
         tp = typing.Annotated[args] if rest else base
@@ -98,7 +100,9 @@ def resolve(tool: FunctionTool) -> ToolInfo:
         default = ... if p.default is inspect.Parameter.empty else p.default
         if default is not ...:
             defaults.add(p.name)
-        fields[p.name] = (tp, pydantic.Field(default, description=desc))
+        # description=None would wipe one given by Field(...) inside Annotated
+        field = pydantic.Field(default, description=desc) if desc else pydantic.Field(default)
+        fields[p.name] = (tp, field)
     model = pydantic.create_model(
         f"{tool.name}_args",
         __config__=pydantic.ConfigDict(extra="forbid", arbitrary_types_allowed=True),

@@ -11,7 +11,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from voxfsm.agents import _toolcalls
+from voxfsm.agents import _toolcalls, nodes
 from voxfsm.agents._commit import Handoff
 from voxfsm.agents._generate import generate
 from voxfsm.agents._outcome import Outcome, conflict_message
@@ -112,7 +112,7 @@ class TurnRunner:
         while True:
             if not tools_enabled or steps >= s.max_tool_steps:
                 choice = "none"
-            tools = agent.all_tools() if choice != "none" else []
+            tools = nodes.visible_tools(agent.all_tools()) if choice != "none" else []
             ctx = first_ctx if first_ctx is not None else agent._chat_ctx
             if instructions:  # ephemeral: only this reply's first request sees it
                 ctx = ChatContext([*ctx._items, ChatMessage(role="system", content=[instructions])])
@@ -235,7 +235,11 @@ class TurnRunner:
             for p, o in zip(plans, outcomes, strict=True)
         ]
         if "function_tools_executed" in s._listeners:
-            s.emit("function_tools_executed", FunctionToolsExecutedEvent(list(calls), outputs))
+            executed = FunctionToolsExecutedEvent(list(calls), outputs)
+            s.emit("function_tools_executed", executed)
+            if not executed.has_tool_reply:  # a listener called cancel_tool_reply()
+                for outcome in outcomes:
+                    outcome.reply = False
         if s._position.agent is not agent or s._closing:
             return _STOP  # update_agent() inside a tool moved the session on, or it is closing
         for n, p in enumerate(plans):

@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic
 
-from voxfsm.agents import _tasks, plugins
+from typing_extensions import TypeVar
+
+from voxfsm.agents import _tasks, job, plugins
 from voxfsm.agents._commit import Position
 from voxfsm.agents._events import EventEmitter
 from voxfsm.agents._jobs import Jobs
@@ -25,12 +27,16 @@ from voxfsm.agents.agent import Agent, AgentTask, _as_tool, _check_unique
 from voxfsm.agents.events import CloseEvent
 from voxfsm.agents.limits import LimitExceeded
 from voxfsm.agents.listeners import Commit, SessionListener
+from voxfsm.agents.metrics import AgentSessionUsage, UsageCollector, session_usage
+from voxfsm.agents.options import SESSION_OPTIONS, START_OPTIONS
+from voxfsm.agents.options import accept as accept_options
 from voxfsm.agents.run_result import RunResult
 from voxfsm.agents.speech import SpeechHandle, SpeechOutput
 
 log = logging.getLogger("voxfsm.agents")
 
-T = TypeVar("T")
+# ``AgentSession()`` without userdata is an ``AgentSession[None]``: no annotation needed
+T = TypeVar("T", default=None)
 _UNSET: Any = object()
 
 
@@ -67,8 +73,17 @@ class AgentSession(SessionState, EventEmitter, Generic[T]):
         max_tool_argument_depth: int | None = 32,
         max_history_items: int | None = None,
         max_context_items: int | None = None,
+        **options: Any,
     ) -> None:
+        """``options``: LiveKit's turn-taking and cloud settings (``turn_detection``,
+        ``min_endpointing_delay``, ``preemptive_generation``...), accepted and kept on
+        ``self.options``; :mod:`voxfsm.agents.options` says what each means offline."""
         EventEmitter.__init__(self)
+        self.options = accept_options("AgentSession", options, SESSION_OPTIONS)
+        self.input_modality = "text"
+        """How the user gave the current turn: ``run(input_modality=...)``, else text."""
+        self._usage = UsageCollector()
+        self.on("metrics_collected", self._usage.collect)
         if max_tool_steps < 1:
             raise ValueError("max_tool_steps must be at least 1")
         if max_handoffs_per_turn < 1:
@@ -150,9 +165,14 @@ class AgentSession(SessionState, EventEmitter, Generic[T]):
     # ------------------------------------------------------------------ public API
 
     async def start(
-        self, agent: Agent | None = None, *, capture_run: bool = False
+        self, agent: Agent | None = None, *, capture_run: bool = False, **room: Any
     ) -> RunResult[Any] | None:
-        """Activate the first agent; returns when its ``on_enter`` (and its speech) is done."""
+        """Activate the first agent; returns when its ``on_enter`` (and its speech) is done.
+
+        LiveKit's ``room=``, ``room_options=``... are accepted and ignored (no room offline).
+        """
+        accept_options("AgentSession.start", room, START_OPTIONS)
+        job.session_started(self)
         agent = agent or self._initial_agent
         if agent is None:
             raise ValueError("start() needs the first agent: `await session.start(MyAgent())`")
@@ -165,8 +185,21 @@ class AgentSession(SessionState, EventEmitter, Generic[T]):
         await result
         return result if capture_run else None
 
-    def run(self, *, user_input: str) -> RunResult[Any]:
-        """One user turn in text; await the result for its events."""
+    def run(
+        self,
+        *,
+        user_input: str,
+        input_modality: str = "text",
+        output_type: type | None = None,
+    ) -> RunResult[Any]:
+        """One user turn; await the result for its events.
+
+        ``input_modality="audio"`` makes the turn count as spoken (prebuilt tasks then ask
+        for confirmation); ``output_type`` makes the run fail unless a task the session runs
+        directly completes with a value of that type (``result.final_output``).
+        """
+        if input_modality not in ("text", "audio"):
+            raise ValueError(f"input_modality must be 'text' or 'audio', got {input_modality!r}")
         if not isinstance(user_input, str):
             raise TypeError(f"user_input must be a str, got {type(user_input).__name__}")
         self.current_agent  # noqa: B018 - raises a clear error before start()
@@ -177,9 +210,11 @@ class AgentSession(SessionState, EventEmitter, Generic[T]):
             )
 
         async def turn(scope: Scope) -> None:
+            self.input_modality = input_modality
             self._life.commit(scope, await self._turns.user_turn(scope, user_input))
 
         result: RunResult[Any] = RunResult()
+        result.output_type = output_type
         self._jobs.spawn(turn, result)
         return result
 
@@ -298,6 +333,19 @@ class AgentSession(SessionState, EventEmitter, Generic[T]):
             self._set_agent_state("idle")
             self.emit("close", CloseEvent("closed"))
             done.set_result(None)
+
+    def shutdown(self, *, drain: bool = True, reason: str = "") -> None:
+        """Close the session in the background (LiveKit's spelling of ``aclose()``);
+        ``drain=False`` cancels work in progress instead of letting it finish."""
+        if self._closed or self._closing:
+            return
+        task = asyncio.ensure_future(self.aclose() if drain else self.aclose(drain_timeout=0.0))
+        self._jobs_closing = task  # keep a reference until it is done
+
+    @property
+    def usage(self) -> AgentSessionUsage:
+        """What the session used so far (from its ``metrics_collected`` events)."""
+        return session_usage(self._usage.get_summary(), self._llm, self._stt, self._tts)
 
     async def __aenter__(self) -> AgentSession[T]:
         return self

@@ -8,6 +8,7 @@ refer to agent classes defined further down the module.
 from __future__ import annotations
 
 import asyncio
+import enum
 import functools
 import inspect
 import json
@@ -32,6 +33,14 @@ class ToolError(Exception):
 
 class StopResponse(Exception):
     """Raise in a tool or ``on_user_turn_completed`` to end the turn without a reply."""
+
+
+class ToolFlag(enum.IntFlag):
+    """Flags of a tool (LiveKit's names)."""
+
+    NONE = 0
+    IGNORE_ON_ENTER = 1
+    """Hidden from replies generated while the agent's ``on_enter`` runs."""
 
 
 class ArgumentError(Exception):
@@ -66,6 +75,7 @@ class FunctionTool:
         "_self",
         "_sync",
         "description_override",
+        "flags",
         "fn",
         "name",
         "timeout",
@@ -80,6 +90,7 @@ class FunctionTool:
         raw_schema: dict[str, Any] | None = None,
         handoff: object | Sequence[object] | None = None,
         timeout: float | None = None,
+        flags: int = 0,
     ) -> None:
         if not callable(fn):
             raise TypeError(f"@function_tool needs a function, got {fn!r}")
@@ -95,6 +106,7 @@ class FunctionTool:
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         self.timeout = timeout
+        self.flags = ToolFlag(flags)
         # a plain `def` runs in a worker thread: one that blocks must not stop the event loop
         self._sync = not _is_async(fn)
         self._info: list[ToolInfo] = []  # shared by bound copies; empty until resolved
@@ -128,6 +140,18 @@ class FunctionTool:
     @property
     def description(self) -> str | None:
         return self.info.description
+
+    @property
+    def id(self) -> str:
+        """LiveKit's name for the tool's name."""
+        return self.name
+
+    @property
+    def inferred_targets(self) -> tuple[type, ...]:
+        """Agent classes this tool's source can return or start (see ``agents._infer``)."""
+        from voxfsm.agents._infer import inferred_targets
+
+        return inferred_targets(self.fn)
 
     def schema(self) -> dict[str, Any]:
         """The tool as an OpenAI ``function`` definition."""
@@ -213,6 +237,7 @@ def function_tool(
     raw_schema: dict[str, Any] | None = None,
     handoff: object | Sequence[object] | None = None,
     timeout: float | None = None,
+    flags: int = 0,
 ) -> Callable[[F], FunctionTool]: ...
 def function_tool(
     fn: Callable[..., Any] | None = None,
@@ -223,6 +248,7 @@ def function_tool(
     raw_schema: dict[str, Any] | None = None,
     handoff: object | Sequence[object] | None = None,
     timeout: float | None = None,
+    flags: int = 0,
 ) -> FunctionTool | Callable[[F], FunctionTool]:
     """Turn a method or function into a tool the LLM can call.
 
@@ -232,6 +258,7 @@ def function_tool(
     sees; time spent in an ``AgentTask`` the tool awaits does not count (the user talks to
     the task meanwhile).  A plain ``def`` runs in a worker thread, so blocking work does not
     stall the session; it must not call session or agent methods (make it ``async`` for that).
+    ``flags=`` takes :class:`ToolFlag` values (``ToolFlag.IGNORE_ON_ENTER``).
     """
 
     def wrap(f: Callable[..., Any]) -> FunctionTool:
@@ -242,6 +269,7 @@ def function_tool(
             raw_schema=raw_schema,
             handoff=handoff,
             timeout=timeout,
+            flags=flags,
         )
 
     return wrap(fn) if fn is not None else wrap

@@ -1,4 +1,4 @@
-"""Generated workflow steps per second under ``voxfsm.fsm.testing``; prints JSON.
+"""Generated workflow steps per second under ``voxfsm.agents.testing``; prints JSON.
 
     python bench/property_steps.py [--examples 200] [--steps 30] [--repeat 3] [--seed 1]
 
@@ -20,7 +20,7 @@ import statistics
 from typing import Annotated, Literal
 
 from voxfsm.agents import Agent, RunContext, ToolError, function_tool
-from voxfsm.fsm.testing import check_workflow
+from voxfsm.agents.testing import check_workflow
 
 
 class Payment(Agent):

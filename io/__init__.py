@@ -35,7 +35,10 @@ _export(
     "WavSource",
     "WavSink",
     "AudioDeviceError",
+    "AudioFileError",
     "list_devices",
+    "read_audio",
+    "write_audio",
 )
 _export("voxfsm.io.vad", "WebRtcVAD", "SileroVAD", "Endpointer")
 _export("voxfsm.io.stt", "VoskSTT", "WhisperSTT", "ScriptedSTT", "Transcript")
@@ -47,5 +50,5 @@ _export(
     "SpeechRecognitionError",
     "SpeechSynthesisError",
 )
-_export("voxfsm.io.caller", "SimulatedCaller", "CallTimeline", "CallSink")
+_export("voxfsm.io.sim.caller", "SimulatedCaller", "CallTimeline", "CallSink")
 _export("voxfsm.io.models", "ModelCache", "ModelNotFoundError")

@@ -344,6 +344,12 @@ class OpenAILLM:
         if client is not None:
             await client.close()
 
+    async def __aenter__(self) -> OpenAILLM:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
     # ------------------------------------------------------------------ internals
 
     def _client_for_loop(self) -> openai.AsyncOpenAI:
@@ -447,6 +453,9 @@ class OpenAILLM:
 class OllamaLLM(OpenAILLM):
     """A model served by Ollama (:data:`OLLAMA_URL`); plugin string ``ollama/MODEL[:TAG]``."""
 
+    plugin_kind = "llm"
+    """What a plugin string naming this provider must be used for."""
+
     default_base_url = OLLAMA_URL
 
     @classmethod
@@ -460,6 +469,9 @@ class OllamaLLM(OpenAILLM):
 
 class LlamaCppLLM(OpenAILLM):
     """A llama.cpp server (:data:`LLAMACPP_URL`); plugin string ``llamacpp[/MODEL][:PORT]``."""
+
+    plugin_kind = "llm"
+    """What a plugin string naming this provider must be used for."""
 
     default_base_url = LLAMACPP_URL
 

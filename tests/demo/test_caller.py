@@ -49,7 +49,7 @@ async def _call(
     realtime: bool, transcripts: list[str], tts_delay: float = 0.0, **caller_options: Any
 ) -> Any:
     from voxfsm.io import Pyttsx3TTS, ScriptedSTT, VoiceLoop
-    from voxfsm.io.caller import SimulatedCaller
+    from voxfsm.io.sim.caller import SimulatedCaller
 
     session = _session(tts_delay)
     caller = SimulatedCaller(
@@ -115,7 +115,7 @@ async def test_a_line_nobody_heard_is_said_again() -> None:
 
 
 def test_similarity_ignores_case_spacing_and_punctuation() -> None:
-    from voxfsm.io.caller import similarity
+    from voxfsm.io.sim.caller import similarity
 
     assert similarity("I'd like takeaway, please.", "i'd like take away please") == 1.0
     assert similarity("expiry 12/28", "expiry 12-28") == 1.0

@@ -222,7 +222,7 @@ async def test_demo_scripts_tolerate_what_speech_recognition_hears(name: str) ->
 @pytest.mark.parametrize("name", NAMES)
 def test_generated_conversations_keep_the_handoff_invariants(name: str) -> None:
     # random tool calls (valid or not), failing tools and swaps through the real workflow
-    from voxfsm.fsm.testing import check_workflow
+    from voxfsm.agents.testing import check_workflow
 
     module = examples.get(name).load()
     report = check_workflow(

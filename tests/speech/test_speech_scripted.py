@@ -53,7 +53,7 @@ def test_from_spec() -> None:
 def test_importing_io_stays_light() -> None:
     code = (
         "import sys, voxfsm.io, voxfsm.io.stt, voxfsm.io.tts, voxfsm.io.models, "
-        "voxfsm.io.cmd_models\n"
+        "voxfsm.io.cli.models\n"
         "from voxfsm.io import VoskSTT, WhisperSTT, Pyttsx3TTS, PiperTTS, ScriptedSTT\n"
         "heavy = {'numpy', 'vosk', 'faster_whisper', 'pyttsx3', 'piper', 'ctranslate2'}\n"
         "print(sorted(heavy & set(sys.modules)))"

@@ -1,0 +1,403 @@
+"""Property-test any workflow: hypothesis drives generated conversations through a real session.
+
+Three ways in, all checking the same handoff invariants::
+
+    from voxfsm.agents.testing import check_workflow, workflow_state_machine
+
+    # 1. a pytest test class (hypothesis runs, shrinks and reports like any stateful test)
+    TestDesk = workflow_state_machine(Desk, userdata_factory=Order).TestCase
+
+    # 2. a function returning a report (what ``voxfsm check APP`` uses)
+    report = check_workflow(Desk, examples=50, steps=20, seed=1)
+    report.raise_on_failure()
+    report.coverage.require(0.8)          # transition coverage threshold
+
+    # 3. replay a shrunk failure (check reports print this as a ready-made test)
+    replay(Desk, [CallTool("to_billing", {}), Say("hi")])
+
+Each generated step is a user turn whose LLM response comes from hypothesis (a
+``ScriptedLLM`` with a callable script): a call of one of the active agent's tools with
+arguments drawn from its JSON schema, valid or not; a call of another agent's tool or of an
+unknown one; plain words; ``session.update_agent()`` to a new agent or back to an earlier
+one; a tool made to raise ``ToolError``/``StopResponse``/another exception; two calls in
+one step; several tool rounds in one turn; a tool that awaits an ``AgentTask`` completed
+(or failed) on the next turn; the user speaking again while a turn (and its handoff) is
+still running.
+
+After every step these must hold (each failure names its rule in brackets):
+
+- ``one-active-agent``/``machine-state``: exactly the current agent is active (plus callers
+  paused on a running AgentTask) and ``session.machine.state == current_agent.id``;
+- ``handoff-records``: one ``AgentHandoff`` per activation, chained, the first from ``None``;
+- ``hooks``: ``on_enter`` once per start or re-entry (not on an AgentTask resume),
+  ``on_exit`` once per exit, in that order (hooks are wrapped on the *instances* only);
+- ``only-active-tools``: a tool body only runs while its agent is the active one;
+- ``userdata``: the userdata object is never replaced, and keys / attributes it started
+  with never disappear;
+- ``fresh-context``: an agent constructed without ``chat_ctx`` holds only its instructions;
+- ``call-output``: every function call has exactly one output (or awaits a running task);
+- ``history-grows``: ``session.history`` only ever appends;
+- ``undeclared-handoff``: every tool handoff is declared (``handoff=`` or return annotation);
+- ``refused-call``/``double-handoff``/``tool-outcome``/``task-return``: the outcome table of
+  the API (unknown, foreign or invalid calls give an error and run nothing, ...);
+- ``tool-rounds``: a turn runs at most ``max_tool_steps`` consecutive tool rounds;
+- ``queued-input``: a line said during a turn is kept once and goes to the agent that is
+  active after that turn's handoff;
+- ``handoff-loop``/``deadlock``: a step activates at most ``max_activations`` agents and
+  finishes within ``step_timeout`` seconds;
+- ``invariant:NAME``: your own ``invariants``, callables ``fn(session)`` that raise
+  ``AssertionError`` or return ``False`` when violated.
+
+This module loads no agent code on import; the machinery is imported when first used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ._actions import (
+    Action,
+    CallChain,
+    CallParallel,
+    CallTool,
+    Say,
+    SayDuring,
+    TaskRoundTrip,
+    ToolRaises,
+    UpdateAgent,
+)
+from ._coverage import Coverage, format_edge
+from ._report import Failure, WorkflowFailure, WorkflowReport
+from ._shrink import attempt, failure_of
+
+if TYPE_CHECKING:
+    from voxfsm.fsm.graph import WorkflowGraph
+
+    from ._driver import DriverConfig
+    from ._machine import WorkflowMachine
+
+__all__ = [
+    "RULES",
+    "Action",
+    "CallChain",
+    "CallParallel",
+    "CallTool",
+    "Coverage",
+    "Failure",
+    "Say",
+    "SayDuring",
+    "TaskRoundTrip",
+    "ToolRaises",
+    "UpdateAgent",
+    "WorkflowFailure",
+    "WorkflowReport",
+    "check_workflow",
+    "declared_edges",
+    "format_edge",
+    "replay",
+    "workflow_state_machine",
+]
+
+Invariant = Callable[[Any], Any]
+
+RULES = (
+    "call_tool",
+    "call_tools_in_rounds",
+    "call_tool_badly",
+    "call_wrong_tool",
+    "say",
+    "say_during_turn",
+    "update_agent",
+    "tool_raises",
+    "two_calls",
+    "task_round_trip",
+)
+"""The rules of the generated machine, by method name (what ``exclude=`` accepts)."""
+
+
+def declared_edges(graph: WorkflowGraph) -> frozenset[tuple[str, str, str | None]]:
+    """Edges coverage counts: each declared handoff, and a stay edge per non-handoff tool."""
+    edges: set[tuple[str, str, str | None]] = set()
+    for state in graph.states:
+        for tool in state.tools:
+            if not tool.hands_off:
+                edges.add((state.id, tool.name, None))
+    for edge in graph.edges:
+        if edge.declared and edge.tool is not None and edge.kind in ("handoff", "task"):
+            edges.add((edge.source, edge.tool, edge.target))
+    return frozenset(edges)
+
+
+def _config(
+    entry: Any,
+    session_factory: Callable[[], Any] | None,
+    userdata_factory: Callable[[], Any] | None,
+    invariants: Iterable[Invariant],
+    max_activations: int,
+    step_timeout: float,
+) -> DriverConfig:
+    from voxfsm.agents import Agent
+    from voxfsm.fsm.graph import build_graph
+
+    from ._driver import DriverConfig
+
+    described: Any = entry
+    if not (isinstance(entry, Agent) or (isinstance(entry, type) and issubclass(entry, Agent))):
+        if not callable(entry):
+            raise TypeError(
+                f"entry must be an Agent class, an Agent instance or a zero-argument factory "
+                f"returning one, got {entry!r}"
+            )
+        described = entry()  # a factory: building one is the only way to see what it makes
+    graph = build_graph(described)
+    classes = {s.id: s.cls for s in graph.states}
+    return DriverConfig(
+        entry=entry,
+        described=described,
+        session_factory=session_factory,
+        userdata_factory=userdata_factory,
+        invariants=tuple(invariants),
+        classes=classes,
+        declared=declared_edges(graph),
+        max_activations=max_activations,
+        step_timeout=step_timeout,
+    )
+
+
+def workflow_state_machine(
+    entry: Any,
+    *,
+    session_factory: Callable[[], Any] | None = None,
+    userdata_factory: Callable[[], Any] | None = None,
+    invariants: Iterable[Invariant] = (),
+    max_examples: int = 100,
+    steps: int = 30,
+    max_activations: int = 20,
+    step_timeout: float = 10.0,
+    exclude: Iterable[str] = (),
+    name: str | None = None,
+) -> type[WorkflowMachine]:
+    """A hypothesis ``RuleBasedStateMachine`` class that property-tests the workflow.
+
+    ``entry`` is the first agent: an ``Agent`` subclass, an instance (reused by every
+    conversation, so prefer a class or a factory) or a zero-argument factory.
+    ``session_factory()`` returns an unstarted ``AgentSession`` (its LLM is replaced by the
+    generated choices); ``userdata_factory()`` gives each conversation fresh userdata.
+    ``invariants`` are ``fn(session)`` callables checked after every step.
+
+    ``exclude`` names rules not to generate (see :data:`RULES`), e.g. ``("update_agent",)``
+    for a workflow that never swaps agents from code.
+
+    ``Machine.TestCase`` is a ``unittest.TestCase`` pytest collects (``max_examples`` and
+    ``steps`` set its settings); ``Machine.coverage`` accumulates transition coverage over
+    every conversation the class ran.
+    """
+    from hypothesis import HealthCheck, settings
+
+    from ._machine import WorkflowMachine
+
+    config = _config(
+        entry, session_factory, userdata_factory, invariants, max_activations, step_timeout
+    )
+    label = name or f"{_name_of(entry)}Workflow"
+    unknown = set(exclude) - set(RULES)
+    if unknown:
+        raise ValueError(f"cannot exclude {sorted(unknown)}: the rules are {', '.join(RULES)}")
+    namespace: dict[str, Any] = {
+        "config": config,
+        "coverage": Coverage(entry=config.described, declared=config.declared),
+    }
+    namespace.update(dict.fromkeys(exclude))  # a None attribute is no rule for hypothesis
+    machine: type[WorkflowMachine] = type(label, (WorkflowMachine,), namespace)
+    machine.TestCase.settings = settings(
+        max_examples=max_examples,
+        stateful_step_count=steps,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    return machine
+
+
+def check_workflow(
+    entry: Any,
+    *,
+    session_factory: Callable[[], Any] | None = None,
+    userdata_factory: Callable[[], Any] | None = None,
+    invariants: Iterable[Invariant] = (),
+    examples: int = 100,
+    steps: int = 30,
+    seed: int | None = None,
+    max_activations: int = 20,
+    step_timeout: float = 10.0,
+    exclude: Iterable[str] = (),
+    progress: Callable[[int], None] | bool | None = None,
+    entry_import: str | None = None,
+    entry_expr: str | None = None,
+    replay_kwargs: str | None = None,
+) -> WorkflowReport:
+    """Run ``examples`` generated conversations of up to ``steps`` steps; return a report.
+
+    On a failure hypothesis shrinks it first; the report's ``failure`` holds the smallest
+    step list, shown as a conversation and as a regression test (``entry_import``,
+    ``entry_expr`` and ``replay_kwargs`` say how that test gets the entry and factories;
+    they default to importing the entry by its module and name).  ``progress(n)`` is
+    called after every conversation (shrinking included); ``progress=True`` shows a rich
+    progress bar on stderr instead.  ``seed`` makes a run repeatable.
+    """
+    if _loop_running():
+        # each generated conversation runs on its own event loop, which cannot nest in a
+        # running one (a notebook cell, an async test): run the whole check in a thread
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="voxfsm-check") as pool:
+            return pool.submit(
+                check_workflow,
+                entry,
+                session_factory=session_factory,
+                userdata_factory=userdata_factory,
+                invariants=invariants,
+                examples=examples,
+                steps=steps,
+                seed=seed,
+                max_activations=max_activations,
+                step_timeout=step_timeout,
+                exclude=exclude,
+                progress=progress,
+                entry_import=entry_import,
+                entry_expr=entry_expr,
+                replay_kwargs=replay_kwargs,
+            ).result()
+    invariants = tuple(invariants)
+    machine = workflow_state_machine(
+        entry,
+        session_factory=session_factory,
+        userdata_factory=userdata_factory,
+        invariants=invariants,
+        max_activations=max_activations,
+        step_timeout=step_timeout,
+        exclude=exclude,
+    )
+    coverage = machine.coverage
+    with contextlib.ExitStack() as stack:
+        if progress is True:
+            progress = stack.enter_context(_rich_progress(examples))
+        if callable(progress):
+            callback = progress
+            machine.on_conversation = staticmethod(lambda _driver: callback(coverage.conversations))
+        return _run(
+            machine,
+            examples,
+            steps,
+            seed,
+            entry,
+            invariants,
+            entry_import,
+            entry_expr,
+            replay_kwargs,
+        )
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _rich_progress(total: int) -> Iterator[Callable[[int], None]]:
+    """A transient rich progress bar on stderr; yields the callback that advances it."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("conversations", total=total)
+
+        def advance(done: int) -> None:
+            if done > total:
+                bar.update(task, description="shrinking a failure", total=None)
+            bar.update(task, completed=done)
+
+        yield advance
+
+
+def _run(
+    machine: type[WorkflowMachine],
+    examples: int,
+    steps: int,
+    seed: int | None,
+    entry: Any,
+    invariants: Sequence[Invariant],
+    entry_import: str | None,
+    entry_expr: str | None,
+    replay_kwargs: str | None,
+) -> WorkflowReport:
+    import hypothesis
+    from hypothesis import HealthCheck, Phase, settings
+    from hypothesis.stateful import run_state_machine_as_test
+
+    coverage = machine.coverage
+    if seed is not None:
+        hypothesis.seed(seed)(machine)
+    run_settings = settings(
+        max_examples=examples,
+        stateful_step_count=steps,
+        deadline=None,
+        database=None,
+        print_blob=False,
+        # the explain phase re-runs the shrunk case many times for hints we do not print
+        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+    )
+    started = time.perf_counter()
+    failure: Failure | None = None
+    try:
+        run_state_machine_as_test(machine, settings=run_settings)
+    except Exception as exc:
+        failure = failure_of(
+            machine, exc, entry, invariants, entry_import, entry_expr, replay_kwargs
+        )
+    return WorkflowReport(
+        coverage=coverage,
+        failure=failure,
+        examples=coverage.conversations,
+        steps=coverage.actions,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def replay(
+    entry: Any,
+    steps: Sequence[Action],
+    *,
+    session_factory: Callable[[], Any] | None = None,
+    userdata_factory: Callable[[], Any] | None = None,
+    invariants: Iterable[Invariant] = (),
+    max_activations: int = 20,
+    step_timeout: float = 10.0,
+) -> Any:
+    """Run ``steps`` on a fresh session, checking every invariant; returns the closed session.
+
+    Raises ``AssertionError`` (a ``WorkflowFailure`` naming the rule) on the first violation.
+    """
+    config = _config(
+        entry, session_factory, userdata_factory, invariants, max_activations, step_timeout
+    )
+    driver, error = attempt(config, steps)
+    if error is not None:
+        raise error
+    return driver.session
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _name_of(entry: Any) -> str:
+    if isinstance(entry, type):
+        return entry.__name__
+    return type(entry).__name__ if not callable(entry) or hasattr(entry, "id") else "Entry"
