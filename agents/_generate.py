@@ -114,6 +114,8 @@ async def generate(
     max_chars = s.max_reply_chars
     failure: BaseException | None = None
     limit: LimitExceeded | None = None
+    if voice:  # speaking starts with the first words: the output is listening already
+        playout = asyncio.ensure_future(output.speak(feed, agent=agent))
     stream = open_stream(agent, llm, ctx, tools, choice)
     finished = False
     try:
@@ -121,9 +123,8 @@ async def generate(
             async for chunk in stream:
                 check_chunk(llm, chunk)
                 if chunk.text:
-                    if playout is None and voice:
+                    if voice and not parts:
                         s._set_agent_state("speaking")
-                        playout = asyncio.ensure_future(output.speak(feed, agent=agent))
                     parts.append(chunk.text)
                     feed.put(chunk.text)
                     size += len(chunk.text)
