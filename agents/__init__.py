@@ -6,6 +6,8 @@ changing imports.  Nothing here touches audio or the network.
 
 from __future__ import annotations
 
+# LiveKit code reaches these as attributes: `from livekit.agents import llm, cli, metrics`
+from voxfsm.agents import beta, cli, llm, metrics, utils
 from voxfsm.agents.agent import Agent, AgentTask
 from voxfsm.agents.chat import (
     AgentHandoff,
@@ -26,8 +28,17 @@ from voxfsm.agents.events import (
     UserInputTranscribedEvent,
     UserStateChangedEvent,
 )
+from voxfsm.agents.job import (
+    AgentServer,
+    AutoSubscribe,
+    JobContext,
+    JobProcess,
+    WorkerOptions,
+    get_job_context,
+)
 from voxfsm.agents.mock import mock_tools
-from voxfsm.agents.plugins import NOT_GIVEN
+from voxfsm.agents.nodes import ModelSettings
+from voxfsm.agents.plugins import NOT_GIVEN, NotGivenOr
 from voxfsm.agents.run_result import (
     AgentHandoffEvent,
     ChatMessageEvent,
@@ -38,16 +49,19 @@ from voxfsm.agents.run_result import (
 )
 from voxfsm.agents.session import AgentSession
 from voxfsm.agents.speech import PlayoutResult, ReplyBrokenOff, SpeechHandle
-from voxfsm.agents.tools import FunctionTool, StopResponse, ToolError, function_tool
+from voxfsm.agents.tools import FunctionTool, StopResponse, ToolError, ToolFlag, function_tool
+from voxfsm.agents.voice.room_io import RoomInputOptions, RoomOutputOptions
 
 __all__ = [
     "NOT_GIVEN",
     "Agent",
     "AgentHandoff",
     "AgentHandoffEvent",
+    "AgentServer",
     "AgentSession",
     "AgentStateChangedEvent",
     "AgentTask",
+    "AutoSubscribe",
     "ChatContext",
     "ChatItem",
     "ChatMessage",
@@ -61,17 +75,31 @@ __all__ = [
     "FunctionCallOutputEvent",
     "FunctionTool",
     "FunctionToolsExecutedEvent",
+    "JobContext",
+    "JobProcess",
     "MetricsEvent",
+    "ModelSettings",
+    "NotGivenOr",
     "PlayoutResult",
     "ReplyBrokenOff",
+    "RoomInputOptions",
+    "RoomOutputOptions",
     "RunContext",
     "RunEvent",
     "RunResult",
     "SpeechHandle",
     "StopResponse",
     "ToolError",
+    "ToolFlag",
     "UserInputTranscribedEvent",
     "UserStateChangedEvent",
+    "WorkerOptions",
+    "beta",
+    "cli",
     "function_tool",
+    "get_job_context",
+    "llm",
+    "metrics",
     "mock_tools",
+    "utils",
 ]

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Generator, Sequence
+from collections.abc import AsyncIterable, Generator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from voxfsm.agents import plugins
 from voxfsm.agents._scope import current_scope
+from voxfsm.agents._spec import StateHook
 from voxfsm.agents.chat import INSTRUCTIONS_ID, ChatContext, ChatMessage, ReadOnlyChatContext
+from voxfsm.agents.nodes import DefaultNodes, ModelSettings
+from voxfsm.agents.options import AGENT_OPTIONS
+from voxfsm.agents.options import accept as accept_options
 from voxfsm.agents.plugins import NOT_GIVEN
 from voxfsm.agents.tools import FunctionTool, function_tool
-from voxfsm.fsm.spec import StateSpec, TransitionSpec, Unresolved
 
 if TYPE_CHECKING:
     from voxfsm.agents.session import AgentSession
@@ -74,43 +77,6 @@ def _as_tool(obj: Any) -> FunctionTool:
     raise TypeError(f"tools must be @function_tool functions, got {obj!r}")
 
 
-class _StateHook:
-    """``__fsm_state__`` works on the class (no instance needed) and on instances."""
-
-    def __get__(self, instance: Agent | None, owner: type[Agent]) -> Any:
-        if instance is None:
-            return lambda: _class_spec(owner)
-        return instance._state_spec
-
-
-def _transitions(tool: FunctionTool) -> tuple[TransitionSpec, ...]:
-    """A tool as graph transitions: one for its handoff targets, one for its AgentTask calls."""
-    try:
-        info = tool.info
-    except Exception as exc:  # a broken annotation is a finding, not a crash, when drawing
-        return (TransitionSpec(tool.name, None, (Unresolved(tool.name, str(exc)),)),)
-    targets = info.handoff_targets
-    tasks = tuple(t for t in targets if isinstance(t, type) and issubclass(t, AgentTask))
-    plain = tuple(t for t in targets if t not in tasks)
-    out = []
-    if plain or not tasks:
-        out.append(TransitionSpec(tool.name, info.description, plain, "handoff"))
-    if tasks:
-        out.append(TransitionSpec(tool.name, info.description, tasks, "task"))
-    return tuple(out)
-
-
-def _class_spec(cls: type[Agent]) -> StateSpec:
-    doc = (cls.__doc__ or "").strip().splitlines()
-    return StateSpec(
-        id=default_id(cls),
-        cls=cls,
-        summary=doc[0] if doc and cls is not Agent else "",
-        terminal=bool(getattr(cls, "terminal", False)),
-        transitions=tuple(ts for _, t in class_tools(cls) for ts in _transitions(t)),
-    )
-
-
 class Agent:
     """A state of the workflow: instructions, tools, and optional plugin overrides.
 
@@ -120,7 +86,7 @@ class Agent:
     terminal: ClassVar[bool] = False
     """Mark an end state: no way out is expected, so ``check_graph`` does not flag it."""
 
-    __fsm_state__ = _StateHook()
+    __fsm_state__ = StateHook()  # the graph reads classes and instances alike
 
     def __init__(
         self,
@@ -134,7 +100,10 @@ class Agent:
         tts: Any = NOT_GIVEN,
         vad: Any = NOT_GIVEN,
         allow_interruptions: Any = NOT_GIVEN,
+        **options: Any,
     ) -> None:
+        """``options``: LiveKit's per-agent turn settings (``turn_detection``,
+        ``min_endpointing_delay``...), kept on ``self.options`` (see ``agents.options``)."""
         if not isinstance(instructions, str):
             raise TypeError(f"instructions must be a str, got {type(instructions).__name__}")
         self._id = id or default_id(type(self))
@@ -145,6 +114,7 @@ class Agent:
         self._tts = plugins.resolve("tts", tts)
         self._vad = plugins.resolve("vad", vad)
         self._allow_interruptions = allow_interruptions
+        self.options = accept_options(type(self).__name__, options, AGENT_OPTIONS)
         self._session: AgentSession[Any] | None = None
         self._status = "inactive"  # inactive | active | paused
         self._session_tools: list[FunctionTool] = []
@@ -247,6 +217,29 @@ class Agent:
     async def on_user_turn_completed(self, turn_ctx: ChatContext, new_message: ChatMessage) -> None:
         """Runs before the reply to a user turn; raise ``StopResponse`` to skip the reply."""
 
+    # ------------------------------------------------------------------ pipeline nodes
+
+    default = DefaultNodes
+    """The default node implementations, for overrides to call (``Agent.default.llm_node``)."""
+
+    def llm_node(
+        self, chat_ctx: ChatContext, tools: list[FunctionTool], model_settings: ModelSettings
+    ) -> Any:
+        """Produce the reply: yields ``str``/``ChatChunk`` (or returns a ``str``)."""
+        return DefaultNodes.llm_node(self, chat_ctx, tools, model_settings)
+
+    def transcription_node(self, text: AsyncIterable[str], model_settings: ModelSettings) -> Any:
+        """Turn the reply's text into what is recorded and shown."""
+        return DefaultNodes.transcription_node(self, text, model_settings)
+
+    def tts_node(self, text: AsyncIterable[str], model_settings: ModelSettings) -> Any:
+        """Turn text into audio (the voice loop's TTS by default)."""
+        return DefaultNodes.tts_node(self, text, model_settings)
+
+    def stt_node(self, audio: AsyncIterable[bytes], model_settings: ModelSettings) -> Any:
+        """Turn the user's audio into text (the voice loop's STT by default)."""
+        return DefaultNodes.stt_node(self, audio, model_settings)
+
     # ------------------------------------------------------------------ mutators
 
     async def update_instructions(self, instructions: str) -> None:
@@ -284,16 +277,12 @@ class Agent:
                 return tool
         return None
 
-    def _state_spec(self) -> StateSpec:
-        base = _class_spec(type(self))
-        first = self._instructions.strip().splitlines()
-        return StateSpec(
-            id=self._id,
-            cls=type(self),
-            summary=first[0] if first else "",
-            terminal=base.terminal,
-            transitions=tuple(ts for t in self.all_tools() for ts in _transitions(t)),
-        )
+
+def _on_loop_thread(future: asyncio.Future[Any]) -> bool:
+    try:
+        return asyncio.get_running_loop() is future.get_loop()
+    except RuntimeError:  # no loop running in this thread
+        return False
 
 
 class AgentTask(Agent, Generic[T]):
@@ -303,13 +292,26 @@ class AgentTask(Agent, Generic[T]):
     :meth:`complete`, control (and the task's messages) return to the caller.
     """
 
-    def __init__(self, *, instructions: str, **kwargs: Any) -> None:
+    def __init__(
+        self, *, instructions: str, preserve_function_call_history: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(instructions=instructions, **kwargs)
+        self.preserve_function_call_history = preserve_function_call_history
+        """Keep the task's tool calls when its messages merge back into the caller."""
         self._outcome: asyncio.Future[T] | None = None
         self._awaited = False
 
     def complete(self, result: T | BaseException) -> None:
-        """Finish the task with a result, or with an exception the awaiting code will raise."""
+        """Finish the task with a result, or with an exception the awaiting code will raise.
+
+        Also callable from a plain ``def`` tool (those run in a worker thread).
+        """
+        outcome = self._outcome
+        if outcome is not None and not _on_loop_thread(outcome):
+            # hand the result to the event loop's thread; it lands before the tool's own
+            # result does, so the reply sees the task done
+            outcome.get_loop().call_soon_threadsafe(self.complete, result)
+            return
         if self._outcome is None:
             self._outcome = asyncio.get_running_loop().create_future()
         if self._outcome.done():
@@ -318,6 +320,15 @@ class AgentTask(Agent, Generic[T]):
             self._outcome.set_exception(result)
         else:
             self._outcome.set_result(result)
+        scope = current_scope()
+        if not self._awaited and scope is not None:
+            # a task the session runs directly: its result is the run's final output, and
+            # an exception it completes with is raised from the run (nobody else awaits it)
+            if isinstance(result, BaseException):
+                self._outcome.exception()  # retrieved here; don't log "never retrieved"
+                scope.errors.append(result)
+            else:
+                scope.result.final_output = result
 
     def done(self) -> bool:
         return self._outcome is not None and self._outcome.done()

@@ -57,6 +57,8 @@ def _content(value: str | Sequence[str]) -> list[str]:
 
 @attrs.define(eq=False)
 class ChatMessage:
+    """A message in the history; ``interrupted`` marks speech cut off before its end."""
+
     role: Role
     content: list[str] = attrs.field(converter=_content)
     interrupted: bool = False
@@ -71,6 +73,8 @@ class ChatMessage:
 
 @attrs.define(eq=False)
 class FunctionCall:
+    """A tool call the LLM made (``arguments`` is a JSON string)."""
+
     call_id: str
     name: str
     arguments: str = "{}"
@@ -81,6 +85,8 @@ class FunctionCall:
 
 @attrs.define(eq=False)
 class FunctionCallOutput:
+    """A tool's result as the LLM sees it; ``is_error`` when the tool failed."""
+
     call_id: str
     name: str
     output: str
@@ -221,10 +227,15 @@ class ChatContext:
         exclude_instructions: bool = False,
         exclude_handoff: bool = False,
         exclude_empty_message: bool = False,
+        exclude_config_update: bool = False,
         tools: Iterable[Any] | None = None,
         _skip_id: str | None = None,
     ) -> ChatContext:
-        """A new mutable context sharing these items (ids and stamps kept)."""
+        """A new mutable context sharing these items (ids and stamps kept).
+
+        ``exclude_config_update`` is accepted for LiveKit code: voxfsm records no
+        configuration-update items (instructions live in one item rewritten in place), so
+        there is nothing to drop."""
         items = self._items
         names = None if tools is None else {_tool_name(t) for t in tools}
         if not (
@@ -257,6 +268,17 @@ class ChatContext:
                     continue
             out.append(it)
         return ChatContext(out)
+
+    def is_equivalent(self, other: ChatContext) -> bool:
+        """Same items in the same order (ids, kinds and contents), timestamps aside."""
+        if self is other:
+            return True
+        if len(self._items) != len(other._items):
+            return False
+        return all(
+            type(a) is type(b) and _essence(a) == _essence(b)
+            for a, b in zip(self._items, other._items, strict=True)
+        )
 
     def truncate(self, *, max_items: int) -> ChatContext:
         """Keep the last ``max_items`` items, never starting with a dangling call or output."""
@@ -303,6 +325,12 @@ class ChatContext:
         from voxfsm.agents._openai_format import to_openai_messages
 
         return to_openai_messages(self._items)
+
+
+def _essence(item: ChatItem) -> dict[str, Any]:
+    data = attrs.asdict(item, recurse=False)
+    data.pop("created_at", None)
+    return data
 
 
 def _tool_name(tool: Any) -> str:

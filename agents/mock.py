@@ -6,20 +6,46 @@ import contextlib
 import inspect
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, overload
+from weakref import WeakKeyDictionary
 
 _mocks: ContextVar[tuple[tuple[type, Mapping[str, Callable[..., Any]]], ...]] = ContextVar(
     "voxfsm_mocks", default=()
 )
+# mocks set for a whole session with mock_tools(..., session=s)
+_session_mocks: WeakKeyDictionary[Any, dict[type, dict[str, Callable[..., Any]]]] = (
+    WeakKeyDictionary()
+)
 
 
-@contextlib.contextmanager
-def mock_tools(agent_cls: type, mocks: Mapping[str, Callable[..., Any]]) -> Iterator[None]:
-    """Within the block, calls of these tools on ``agent_cls`` agents run the mocks instead.
+@overload
+def mock_tools(
+    agent_cls: type, mocks: Mapping[str, Callable[..., Any]]
+) -> contextlib.AbstractContextManager[None]: ...
+@overload
+def mock_tools(
+    agent_cls: type, mocks: Mapping[str, Callable[..., Any]], *, session: Any
+) -> None: ...
+def mock_tools(
+    agent_cls: type, mocks: Mapping[str, Callable[..., Any]], *, session: Any = None
+) -> contextlib.AbstractContextManager[None] | None:
+    """Calls of these tools on ``agent_cls`` agents run the mocks instead.
+
+    Without ``session``: a context manager; the mocks apply within the block.  With
+    ``session``: the mocks apply to that session from now on (call again to replace them,
+    ``{}`` removes them); mocks of an enclosing block win over the session's.
 
     A mock may be sync or async, may take any subset of the tool's parameters (by name), and
     follows the same outcome rules as the tool; returning an exception counts as raising it.
     """
+    if session is not None:
+        _session_mocks.setdefault(session, {})[agent_cls] = dict(mocks)
+        return None
+    return _scoped(agent_cls, mocks)
+
+
+@contextlib.contextmanager
+def _scoped(agent_cls: type, mocks: Mapping[str, Callable[..., Any]]) -> Iterator[None]:
     token = _mocks.set((*_mocks.get(), (agent_cls, dict(mocks))))
     try:
         yield
@@ -31,6 +57,11 @@ def find_mock(agent: object, tool_name: str) -> Callable[..., Any] | None:
     for cls, table in reversed(_mocks.get()):
         if isinstance(agent, cls) and tool_name in table:
             return table[tool_name]
+    session = getattr(agent, "_session", None)
+    if session is not None:
+        for cls, table in (_session_mocks.get(session) or {}).items():
+            if isinstance(agent, cls) and tool_name in table:
+                return table[tool_name]
     return None
 
 

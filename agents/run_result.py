@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, Union, overload
 
 import attrs
 
@@ -20,24 +20,32 @@ EventType = Literal["message", "function_call", "function_call_output", "agent_h
 
 @attrs.frozen
 class ChatMessageEvent:
+    """A message in a :class:`RunResult` (see ``result.expect``)."""
+
     item: ChatMessage
     type: Literal["message"] = "message"
 
 
 @attrs.frozen
 class FunctionCallEvent:
+    """A tool call in a :class:`RunResult`."""
+
     item: FunctionCall
     type: Literal["function_call"] = "function_call"
 
 
 @attrs.frozen
 class FunctionCallOutputEvent:
+    """A tool's result in a :class:`RunResult`."""
+
     item: FunctionCallOutput
     type: Literal["function_call_output"] = "function_call_output"
 
 
 @attrs.frozen
 class AgentHandoffEvent:
+    """A handoff in a :class:`RunResult`, with the agent instances on both sides."""
+
     item: AgentHandoff
     old_agent: Agent | None
     new_agent: Agent
@@ -45,6 +53,10 @@ class AgentHandoffEvent:
 
 
 RunEvent = Union[ChatMessageEvent, FunctionCallEvent, FunctionCallOutputEvent, AgentHandoffEvent]
+
+
+class UnexpectedModelBehavior(RuntimeError):
+    """The run did not produce what ``run(output_type=...)`` asked for."""
 
 
 class RunResult(Generic[T]):
@@ -57,6 +69,10 @@ class RunResult(Generic[T]):
     def __init__(self) -> None:
         self.events: list[RunEvent] = []
         self.final_output: T | None = None
+        """What a task the session runs directly (``session.start(SomeTask())``) completed
+        with during this run, if one did."""
+        self.output_type: type | None = None
+        """``run(output_type=...)``: the run fails unless ``final_output`` is of this type."""
         self._done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._expect: RunAssert | None = None
 
@@ -82,6 +98,12 @@ class RunResult(Generic[T]):
     def _finish(self, exc: BaseException | None = None) -> None:
         if self._done.done():
             return
+        wanted = self.output_type
+        if exc is None and wanted is not None and not isinstance(self.final_output, wanted):
+            exc = UnexpectedModelBehavior(
+                f"expected the run to end with a {wanted.__name__} (output_type), got "
+                f"{type(self.final_output).__name__}: no task completed with one in this turn"
+            )
         if exc is None:
             self._done.set_result(None)
         else:
@@ -228,7 +250,15 @@ class RunAssert:
         self._events = events
         self._cursor = 0
 
-    def __getitem__(self, index: int) -> EventAssert:
+    @overload
+    def __getitem__(self, index: int) -> EventAssert: ...
+    @overload
+    def __getitem__(self, index: slice) -> RunAssert: ...
+    def __getitem__(self, index: int | slice) -> EventAssert | RunAssert:
+        """``expect[2]`` is one event; ``expect[1:3]`` the events in that range, to search
+        with ``contains_...``."""
+        if isinstance(index, slice):
+            return RunAssert(self._events[index])
         if not -len(self._events) <= index < len(self._events):
             raise _fail(f"no event at index {index}", self._events, None)
         return EventAssert(self._events, index % len(self._events))

@@ -1,14 +1,20 @@
 """Snapshot a quiet session to plain data and resume it later, without re-running ``on_enter``.
 
-Agents are rebuilt from their class (found by ``module:qualname``, there is no id registry):
-with a zero-argument constructor when the class has one, otherwise without calling the
-subclass ``__init__``.  Their instructions and context come from the snapshot, so keep any
-other per-conversation state in userdata, which is saved through cattrs.
+A snapshot is data, and restoring it never lets the data choose what code runs: every class is
+resolved through the workflow's frozen graph (its agent classes, and the userdata types its
+tools expect as ``RunContext[T]`` or that the caller lists), never by importing a name the
+snapshot contains.  The workflow is the ``workflow=`` entry agent class given to ``restore``,
+or else the snapshot's entry class *if its module is already imported* (nothing is imported).
+A snapshot naming anything else is refused with a ``SnapshotError`` before any agent is built.
+
+Agents are then rebuilt from their class: with a zero-argument constructor when the class has
+one, otherwise without calling the subclass ``__init__``.  Their instructions and context come
+from the snapshot, so keep any other per-conversation state in userdata (saved through cattrs).
 """
 
 from __future__ import annotations
 
-import importlib
+import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -19,6 +25,7 @@ from cattrs.gen import make_dict_structure_fn, override
 from voxfsm.agents._machine import definition_for, register
 from voxfsm.agents.agent import Agent
 from voxfsm.agents.chat import ChatContext, converter, structure_item
+from voxfsm.fsm.graph import WorkflowGraph
 from voxfsm.fsm.machine import SessionMachine
 from voxfsm.fsm.snapshot import SnapshotError, envelope, mismatches, open_envelope
 from voxfsm.fsm.spec import Step, state_spec
@@ -31,16 +38,18 @@ def _path(obj: type) -> str:
     return f"{obj.__module__}:{obj.__qualname__}"
 
 
-def _load(path: str) -> Any:
+def _loaded(path: str) -> Any:
+    """The object ``module:qualname`` names, from modules already imported; never imports."""
     module, _, qualname = path.partition(":")
-    try:
-        obj: Any = importlib.import_module(module)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError) as exc:
-        raise SnapshotError(
-            f"cannot find {path} to restore ({exc}); is the workflow importable?"
-        ) from None
+    obj: Any = sys.modules.get(module)
+    if obj is None or not qualname:
+        return None
+    for part in qualname.split("."):
+        if not (isinstance(obj, type) or type(obj).__name__ == "module"):
+            return None  # only walk modules and classes: never run an instance's properties
+        obj = obj.__dict__.get(part)
+        if obj is None:
+            return None
     return obj
 
 
@@ -52,11 +61,7 @@ def _importable(cls: type, what: str) -> str:
             f"{what} {cls.__qualname__} is defined inside a function, so a snapshot of it could "
             "never be restored; define it at module level"
         )
-    try:
-        found = _load(path)
-    except SnapshotError:
-        found = None
-    if found is not cls:
+    if _loaded(path) is not cls:
         raise SnapshotError(
             f"{what} {path} cannot be imported by that name, so it could not be restored"
         )
@@ -222,12 +227,102 @@ def _context(data: dict[str, Any], what: str, history: dict[str, Any] | None = N
         raise SnapshotError(f"malformed snapshot: {what} has an invalid item ({details})") from None
 
 
-def _userdata(saved: _SavedUserdata) -> Any:
-    if saved.type is None:
+_PLAIN_USERDATA: dict[str, type] = {
+    f"builtins:{t.__qualname__}": t for t in (dict, list, tuple, str, int, float, bool)
+}
+"""Userdata types that need no registration: their structuring runs no user code."""
+
+
+@attrs.frozen
+class Plan:
+    """What a snapshot resolves to in a given workflow; building it is :func:`restore`'s job.
+
+    Everything here was checked against the workflow's graph; no class named only by the
+    snapshot's data was imported or constructed to get it.
+    """
+
+    saved: _Saved
+    entry: type[Agent]
+    classes: dict[str, type[Agent]]  # agent id -> its class in the workflow
+    userdata_type: type | None
+    history: ChatContext
+
+
+def _workflow_entry(saved: _Saved, workflow: Any) -> type[Agent]:
+    if workflow is not None:
+        entry = workflow if isinstance(workflow, type) else type(workflow)
+        if not issubclass(entry, Agent):
+            raise TypeError(f"workflow= must be the entry Agent class, got {workflow!r}")
+        return entry
+    path = saved.entry or saved.agents[saved.active].cls
+    entry = _loaded(path)
+    if not (isinstance(entry, type) and issubclass(entry, Agent)):
+        raise SnapshotError(
+            f"the snapshot's workflow starts at {path}, which is not a loaded Agent class; "
+            "restore never imports what a snapshot names: import your workflow first, or pass "
+            "its entry class with AgentSession.restore(data, workflow=EntryAgent, ...)"
+        )
+    return entry
+
+
+def _userdata_type(saved: _Saved, graph: WorkflowGraph, extra: Iterable[type]) -> type | None:
+    if saved.userdata is None or saved.userdata.type is None:
         return None
-    kind = _load(saved.type)
+    known = {_path(t): t for t in (*graph.context_types, *extra)}
+    known.update(_PLAIN_USERDATA)
+    kind = known.get(saved.userdata.type)
+    if kind is None:
+        listed = ", ".join(sorted(p for p in known if not p.startswith("builtins:"))) or "none"
+        raise SnapshotError(
+            f"the snapshot's userdata type {saved.userdata.type} is not one the workflow uses "
+            f"(its tools expect: {listed}); if it is yours, pass "
+            "AgentSession.restore(data, userdata_types=[YourType], ...)"
+        )
+    return kind
+
+
+def resolve(data: Any, *, workflow: Any = None, userdata_types: Iterable[type] = ()) -> Plan:
+    """Check ``data`` against the workflow's graph, without running any code it names.
+
+    Raises ``SnapshotError`` for anything malformed, and for any agent class or userdata
+    type that the workflow does not have.
+    """
+    from voxfsm.agents._machine import graph_for
+
+    saved = _read(open_envelope(data))
+    entry = _workflow_entry(saved, workflow)
+    if saved.entry is not None and saved.entry != _path(entry):
+        raise SnapshotError(
+            f"the snapshot is of the workflow starting at {saved.entry}, not {_path(entry)}; "
+            "pass that workflow's entry class"
+        )
+    graph = graph_for(entry)
+    by_path = {_path(s.cls): s.cls for s in graph.states}
+    classes: dict[str, type[Agent]] = {}
+    for aid, agent in saved.agents.items():
+        cls = by_path.get(agent.cls)
+        if cls is None:
+            raise SnapshotError(
+                f"the snapshot's agent {aid!r} is a {agent.cls}, which is not an agent of the "
+                f"workflow starting at {_path(entry)} (it has {', '.join(sorted(by_path))}); "
+                "declare the handoff that reaches it, or restore into the right workflow"
+            )
+        classes[aid] = cls
+    return Plan(
+        saved=saved,
+        entry=entry,
+        classes=classes,
+        userdata_type=_userdata_type(saved, graph, userdata_types),
+        history=_context(saved.history, "the history"),
+    )
+
+
+def _userdata(plan: Plan) -> Any:
+    saved = plan.saved.userdata
+    if saved is None or plan.userdata_type is None:
+        return None
     try:
-        return converter.structure(saved.value, kind)
+        return converter.structure(saved.value, plan.userdata_type)
     except Exception as exc:
         raise SnapshotError(
             f"malformed snapshot: its userdata is not a valid {saved.type} ({exc})"
@@ -237,26 +332,31 @@ def _userdata(saved: _SavedUserdata) -> Any:
 def restore(
     session_cls: type[AgentSession[Any]], data: Any, **session_kwargs: Any
 ) -> AgentSession[Any]:
-    saved = _read(open_envelope(data))
-    history = _context(saved.history, "the history")
+    """``AgentSession.restore``: :func:`resolve`, then build the agents and the session.
+
+    ``workflow=`` (the entry agent class) and ``userdata_types=`` are taken out of
+    ``session_kwargs``; the rest go to the session's constructor.
+    """
+    plan = resolve(
+        data,
+        workflow=session_kwargs.pop("workflow", None),
+        userdata_types=session_kwargs.pop("userdata_types", ()),
+    )
+    saved, history = plan.saved, plan.history
     by_id = {it.id: it for it in history.items}
-    built: dict[str, Agent] = {}
-    for aid, agent in saved.agents.items():
-        cls = _load(agent.cls)
-        if not (isinstance(cls, type) and issubclass(cls, Agent)):
-            raise SnapshotError(f"{agent.cls} is no longer an Agent class")
-        built[aid] = _rebuild(cls, agent, aid, by_id)
+    built = {
+        aid: _rebuild(plan.classes[aid], agent, aid, by_id) for aid, agent in saved.agents.items()
+    }
     problems = mismatches(saved.fingerprint, _fingerprint(built.values()))
     if problems:
         raise SnapshotError("the workflow changed since the snapshot: " + "; ".join(problems))
     if "userdata" not in session_kwargs and saved.userdata is not None:
-        session_kwargs["userdata"] = _userdata(saved.userdata)
-    entry_cls = _load(saved.entry) if saved.entry else type(built[saved.active])
+        session_kwargs["userdata"] = _userdata(plan)
     session = session_cls(**session_kwargs)
     _resume(
         session,
         active=built[saved.active],
-        entry_cls=entry_cls,
+        entry_cls=plan.entry,
         history=history,
         visited=built,
         steps=[

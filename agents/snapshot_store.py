@@ -23,6 +23,7 @@ import time
 from typing import Any
 
 from voxfsm.agents.session import AgentSession
+from voxfsm.fsm.snapshot import SnapshotError
 
 __all__ = ["Autosave", "SnapshotStore", "autosave"]
 
@@ -39,13 +40,38 @@ CREATE TABLE IF NOT EXISTS snapshots (
 
 
 class SnapshotStore:
-    """Snapshots by session id in one SQLite file (created when missing)."""
+    """Snapshots by session id in one SQLite file (created when missing).
+
+    A damaged file or row is a :class:`SnapshotError` naming the file and the session id;
+    ``None`` (an unknown call) is returned only when nothing is stored under that id.
+    ``timeout`` bounds the wait for another process's write lock (seconds).
+    """
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
         self.path = os.fspath(path)
-        self._conn: sqlite3.Connection | None = sqlite3.connect(self.path, timeout=timeout)
-        with self._conn:
-            self._conn.execute(_SCHEMA)
+        self.timeout = timeout
+        self._conn: sqlite3.Connection | None = None
+        try:
+            self._conn = sqlite3.connect(self.path, timeout=timeout)
+            with self._conn:
+                self._conn.execute(_SCHEMA)
+        except sqlite3.Error as exc:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+            raise self._damaged(None, exc) from None
+
+    def _damaged(self, session_id: str | None, exc: BaseException) -> SnapshotError:
+        what = f"snapshot {session_id!r} in " if session_id is not None else ""
+        hint = (
+            f"another process held its lock longer than timeout={self.timeout}s; "
+            "raise SnapshotStore(path, timeout=...)"
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+            else "move the file away (or restore it from a backup) to start a new store"
+        )
+        return SnapshotError(
+            f"{what}the snapshot store {self.path!r} cannot be read: {exc}; {hint}"
+        )
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -63,44 +89,88 @@ class SnapshotStore:
             raise ValueError("session_id must be a non-empty str")
         data = session.snapshot() if isinstance(session, AgentSession) else session
         text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-        with self._db:
-            self._db.execute(
-                "INSERT INTO snapshots (session_id, data, saved_at) VALUES (?, ?, ?) "
-                "ON CONFLICT(session_id) DO UPDATE SET data = excluded.data, "
-                "saved_at = excluded.saved_at, saves = saves + 1",
-                (session_id, text, time.time()),
-            )
+        try:
+            with self._db:
+                self._db.execute(
+                    "INSERT INTO snapshots (session_id, data, saved_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT(session_id) DO UPDATE SET data = excluded.data, "
+                    "saved_at = excluded.saved_at, saves = saves + 1",
+                    (session_id, text, time.time()),
+                )
+        except sqlite3.Error as exc:
+            raise self._damaged(session_id, exc) from None
 
     def load(self, session_id: str) -> dict[str, Any] | None:
-        """The latest snapshot saved under ``session_id``, or ``None``."""
-        row = self._db.execute(
-            "SELECT data FROM snapshots WHERE session_id = ?", (session_id,)
-        ).fetchone()
+        """The latest snapshot saved under ``session_id``; ``None`` only when none is stored.
+
+        Raises ``SnapshotError`` naming the id and the file when the row or file is damaged
+        (not JSON, ``null``, not a snapshot object): a crashed call must not silently start
+        over as an unknown one.
+        """
+        try:
+            row = self._db.execute(
+                "SELECT data FROM snapshots WHERE session_id = ?", (session_id,)
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise self._damaged(session_id, exc) from None
         if row is None:
             return None
-        data: dict[str, Any] = json.loads(row[0])
+        where = f"snapshot {session_id!r} in the snapshot store {self.path!r}"
+        raw = row[0]
+        if raw is None:
+            raise SnapshotError(f"{where} is empty (NULL); delete it with store.delete(id)")
+        try:
+            data = json.loads(raw)
+        except (TypeError, ValueError) as exc:
+            raise SnapshotError(
+                f"{where} is damaged: not JSON ({exc}); delete it with store.delete(id)"
+            ) from None
+        if not isinstance(data, dict):
+            raise SnapshotError(
+                f"{where} is damaged: it holds {json.dumps(data)[:40]} instead of a snapshot "
+                "object; delete it with store.delete(id)"
+            )
         return data
 
     def restore(self, session_id: str, **session_kwargs: Any) -> AgentSession[Any] | None:
-        """``AgentSession.restore(self.load(session_id), ...)``, or ``None`` when unknown."""
+        """``AgentSession.restore(self.load(session_id), ...)``, or ``None`` when unknown.
+
+        A snapshot that cannot be restored raises ``SnapshotError`` naming the id and file.
+        """
         data = self.load(session_id)
-        return None if data is None else AgentSession.restore(data, **session_kwargs)
+        if data is None:
+            return None
+        try:
+            return AgentSession.restore(data, **session_kwargs)
+        except SnapshotError as exc:
+            raise SnapshotError(
+                f"snapshot {session_id!r} in the snapshot store {self.path!r}: {exc}"
+            ) from exc
 
     def delete(self, session_id: str) -> bool:
         """Forget a session (e.g. when the call ended); True when something was deleted."""
-        with self._db:
-            cur = self._db.execute("DELETE FROM snapshots WHERE session_id = ?", (session_id,))
+        try:
+            with self._db:
+                cur = self._db.execute("DELETE FROM snapshots WHERE session_id = ?", (session_id,))
+        except sqlite3.Error as exc:
+            raise self._damaged(session_id, exc) from None
         return cur.rowcount > 0
 
     def session_ids(self) -> list[str]:
-        rows = self._db.execute("SELECT session_id FROM snapshots ORDER BY session_id")
-        return [r[0] for r in rows]
+        try:
+            rows = self._db.execute("SELECT session_id FROM snapshots ORDER BY session_id")
+            return [r[0] for r in rows]
+        except sqlite3.Error as exc:
+            raise self._damaged(None, exc) from None
 
     def saves(self, session_id: str) -> int:
         """How many times ``session_id`` was saved (0 when unknown)."""
-        row = self._db.execute(
-            "SELECT saves FROM snapshots WHERE session_id = ?", (session_id,)
-        ).fetchone()
+        try:
+            row = self._db.execute(
+                "SELECT saves FROM snapshots WHERE session_id = ?", (session_id,)
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise self._damaged(session_id, exc) from None
         return int(row[0]) if row else 0
 
     def close(self) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from voxfsm.fsm.checks import check_graph
 from voxfsm.fsm.graph import build_graph
-from voxfsm.fsm.render import _pipe, to_svg
+from voxfsm.fsm.render.images import _pipe, to_svg
 from voxfsm.fsm.spec import StateSpec, Step, Trace, TransitionSpec, state_spec
 
 

@@ -2,6 +2,11 @@
 
 Each check is a small pure function ``graph -> findings``; :func:`check_graph` runs them all.
 Messages name the agent by id and the tool by name, and say what to change.
+
+A dead end is judged on the workflow's own edges (declared and inferred) only: a swap a run
+made from there is no way out the workflow has, so drawing a graph after a run cannot hide
+one.  An agent a run reached is not "unreachable" (it was reached; if by an undeclared
+handoff, that is its own finding).
 """
 
 from __future__ import annotations
@@ -43,15 +48,19 @@ def _check(fn: Check) -> Check:
     return fn
 
 
-def reachable(graph: WorkflowGraph) -> set[str]:
-    """States reachable from the entry over every edge (declared, observed, swaps, tasks)."""
+def reachable(graph: WorkflowGraph, *, observed: bool = True) -> set[str]:
+    """States reachable from the entry over every edge (declared, inferred, tasks, and what a
+    run did); ``observed=False`` follows only the workflow's own edges."""
+    out: dict[str, list[str]] = {}
+    for edge in graph.edges if observed else graph.static_edges:
+        out.setdefault(edge.source, []).append(edge.target)
     seen = {graph.entry}
     todo = [graph.entry]
     while todo:
-        for edge in graph.edges_from(todo.pop()):
-            if edge.target not in seen:
-                seen.add(edge.target)
-                todo.append(edge.target)
+        for target in out.get(todo.pop(), ()):
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
     return seen
 
 
@@ -72,10 +81,11 @@ def unreachable_agents(graph: WorkflowGraph) -> Iterator[Finding]:
 
 @_check
 def dead_ends(graph: WorkflowGraph) -> Iterator[Finding]:
+    ways_out = {e.source for e in graph.static_edges} | {b.source for b in graph.unresolved}
     for s in graph.states:
         if s.terminal or s.task:
             continue  # an end state, or an AgentTask that returns to its caller
-        if graph.edges_from(s.id) or any(b.source == s.id for b in graph.unresolved):
+        if s.id in ways_out:
             continue
         yield Finding(
             "warning",
@@ -119,7 +129,7 @@ def unresolved_targets(graph: WorkflowGraph) -> Iterator[Finding]:
 def undeclared_handoffs(graph: WorkflowGraph) -> Iterator[Finding]:
     for e in graph.edges:
         # A swap (tool None) is the program's own decision, never a finding.
-        if e.tool is None or e.declared:
+        if e.tool is None or e.origin != "observed" or e.kind == "return":
             continue
         target = graph.state(e.target).cls.__name__
         yield Finding(

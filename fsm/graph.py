@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 
 from . import render as _render
-from .spec import StateSpec, Trace, TransitionSpec, Unresolved, state_spec
+from .spec import StateSpec, Step, Trace, TransitionSpec, Unresolved, state_spec
 
 log = logging.getLogger(__name__)
 
@@ -58,28 +58,41 @@ class State:
         return tuple(t for t in self.tools if not t.hands_off)
 
 
+ORIGINS = ("declared", "inferred", "observed")
+"""Where an edge comes from: the code declares it (``handoff=`` or a return annotation), a
+static reading of the tool infers it, or a running session took it without either."""
+
+KINDS = ("handoff", "task", "return")
+
+
 @attrs.frozen
 class Edge:
     """A transition between two states.
 
-    ``tool`` is None for a programmatic swap (``update_agent``).  ``declared`` says whether the
-    source state declares this edge; an undeclared edge can only come from a session.  ``kind``
-    is ``"handoff"``, ``"task"`` (call-and-return) or ``"return"`` (a return seen at run time
-    that matches no task edge).  ``taken`` counts traversals in the session, ``returned`` how
-    many task calls came back.
+    ``tool`` is None for a programmatic swap (``update_agent``).  ``origin`` is ``"declared"``,
+    ``"inferred"`` or ``"observed"`` (only a session produces observed edges: undeclared
+    handoffs, swaps).  ``kind`` is ``"handoff"``, ``"task"`` (call into an AgentTask) or
+    ``"return"`` (the task giving control back; every task edge has one).  ``taken`` counts
+    traversals in a session, ``returned`` how many task calls came back.
     """
 
     source: str
     target: str
     tool: str | None
     description: str | None = None
-    declared: bool = True
-    kind: str = "handoff"
+    origin: str = attrs.field(default="declared", validator=attrs.validators.in_(ORIGINS))
+    kind: str = attrs.field(default="handoff", validator=attrs.validators.in_(KINDS))
     taken: int = 0
     returned: int = 0
 
     @property
+    def declared(self) -> bool:
+        """True for edges the workflow itself has (declared or inferred), before any run."""
+        return self.origin != "observed"
+
+    @property
     def observed(self) -> bool:
+        """True when a session took this edge."""
         return self.taken > 0
 
 
@@ -128,12 +141,18 @@ class IdConflict:
 
 @attrs.frozen
 class WorkflowGraph:
-    """States, edges and (when built from a session) what actually happened.
+    """One workflow, frozen: its states, edges and (when built from a run) what happened.
 
     ``states`` are in discovery order, entry first, and can be looked up by id
-    (``graph.states["billing"]``, ``"billing" in graph.states``).  ``observed`` is True when
-    the graph was built from a session trace, which is what turns highlighting on in the
-    renderers.
+    (``graph.states["billing"]``, ``"billing" in graph.states``).  Every edge says where it
+    comes from (``origin``: declared, inferred or observed) and what it is (``kind``:
+    handoff, task or return).  ``observed`` is True when the graph carries a run's overlay
+    (counts, visited and current states), which turns highlighting on in the renderers.
+    ``context_types`` are the userdata types the workflow's tools expect
+    (``RunContext[T]``); a snapshot restore accepts only those.
+
+    The session's machine is derived from this graph
+    (:meth:`voxfsm.fsm.machine.MachineDefinition.from_graph`).
     """
 
     entry: str
@@ -143,6 +162,7 @@ class WorkflowGraph:
     conflicts: tuple[IdConflict, ...] = ()
     current: str | None = None
     observed: bool = False
+    context_types: tuple[type, ...] = ()
 
     def state(self, state_id: str) -> State:
         """The state with this id (``graph.states[state_id]`` does the same)."""
@@ -154,6 +174,11 @@ class WorkflowGraph:
 
     def edges_to(self, state_id: str) -> tuple[Edge, ...]:
         return tuple(e for e in self.edges if e.target == state_id)
+
+    @property
+    def static_edges(self) -> tuple[Edge, ...]:
+        """The workflow's own edges (declared and inferred), whatever a run did."""
+        return tuple(e for e in self.edges if e.origin != "observed")
 
     @property
     def visited(self) -> tuple[str, ...]:
@@ -189,16 +214,22 @@ class WorkflowGraph:
         return _render.mimebundle(self)
 
 
-def build_graph(source: object, *, include: Iterable[object] = ()) -> WorkflowGraph:
+def build_graph(
+    source: object,
+    *,
+    include: Iterable[object] = (),
+    shared: Iterable[TransitionSpec] = (),
+) -> WorkflowGraph:
     """Build the workflow graph of ``source``.
 
     ``source`` is an agent class or instance (anything with ``__fsm_state__``): its declared
-    transitions are followed transitively.  Or it is a running session (``__fsm_trace__``):
-    the declared graph from the session's entry, plus the observed edges and states, the
-    current state, the visited states and the taken edges with counts.  ``include`` adds more
-    state sources (e.g. every agent class of a module) so checks can spot unreachable ones.
+    and inferred transitions are followed transitively.  Or it is a running session
+    (``__fsm_trace__``): the graph from the session's entry plus the run's overlay (observed
+    edges, the current state, visited states and taken edges with counts).  ``include`` adds
+    more state sources (e.g. every agent class of a module) so checks can spot unreachable
+    ones.  ``shared`` are triggers every state has (a session's own tools).
     """
-    builder = _Builder()
+    builder = _Builder(tuple(shared))
     trace: Trace | None = None
     if not isinstance(source, type) and hasattr(source, "__fsm_trace__"):
         trace = source.__fsm_trace__()
@@ -220,8 +251,27 @@ def build_graph(source: object, *, include: Iterable[object] = ()) -> WorkflowGr
     for extra in include:
         builder.add(extra, strict=True)
     if trace is not None:
-        builder.apply_trace(trace)
-    return builder.freeze(entry, trace)
+        builder.apply_trace(trace.steps, swaps=True)
+    return builder.freeze(entry, trace.current if trace is not None else None, trace is not None)
+
+
+def overlay(
+    graph: WorkflowGraph,
+    steps: Iterable[Step],
+    *,
+    current: str | None = None,
+    swaps: bool = True,
+) -> WorkflowGraph:
+    """``graph`` with what a run did drawn over it: a new frozen graph, ``graph`` unchanged.
+
+    ``steps`` are the transitions taken (a session's or a property run's trace).  States they
+    reach that ``graph`` lacks are added with their own declared handoffs.  ``swaps=False``
+    leaves programmatic ``update_agent()`` swaps out, e.g. the ones a property tester made
+    up itself, which are no part of the workflow.
+    """
+    builder = _Builder.from_graph(graph)
+    builder.apply_trace(tuple(steps), swaps=swaps)
+    return builder.freeze(graph.entry, current, True)
 
 
 def merge_graphs(first: WorkflowGraph, *others: WorkflowGraph) -> WorkflowGraph:
@@ -251,6 +301,7 @@ def merge_graphs(first: WorkflowGraph, *others: WorkflowGraph) -> WorkflowGraph:
         conflicts=tuple(dict.fromkeys(c for g in graphs for c in g.conflicts)),
         current=current,
         observed=any(g.observed for g in graphs),
+        context_types=tuple(dict.fromkeys(t for g in graphs for t in g.context_types)),
     )
 
 
@@ -266,7 +317,11 @@ def _add_state(old: State, new: State) -> State:
 
 
 def _add_edge(old: Edge, new: Edge) -> Edge:
-    return attrs.evolve(old, taken=old.taken + new.taken, returned=old.returned + new.returned)
+    # an edge the workflow has wins over the same edge merely observed in another run
+    origin = old.origin if old.origin != "observed" else new.origin
+    return attrs.evolve(
+        old, origin=origin, taken=old.taken + new.taken, returned=old.returned + new.returned
+    )
 
 
 def _target_name(obj: object) -> str:
@@ -290,15 +345,38 @@ class _EdgeDraft:
     returned: int = 0
 
 
+EdgeKey = tuple[str, str, "str | None", str]
+
+
 class _Builder:
     """Mutable while walking; :meth:`freeze` turns it into a :class:`WorkflowGraph`."""
 
-    def __init__(self) -> None:
+    def __init__(self, shared: tuple[TransitionSpec, ...] = ()) -> None:
+        self.shared = shared
         self.states: dict[str, _StateDraft] = {}
-        self.edges: dict[tuple[str, str, str | None, str], _EdgeDraft] = {}
+        self.edges: dict[EdgeKey, _EdgeDraft] = {}
         self.unresolved: list[UnresolvedTarget] = []
         self.conflicts: list[IdConflict] = []
+        self.context_types: dict[type, None] = {}
+        self.started = False  # a run's start step was seen
         self.queue: deque[tuple[StateSpec, tuple[TransitionSpec, ...]]] = deque()
+
+    @classmethod
+    def from_graph(cls, graph: WorkflowGraph) -> _Builder:
+        """A builder holding a frozen graph's workflow (its own run counts are kept too)."""
+        b = cls()
+        for st in graph.states:
+            spec = StateSpec(st.id, st.cls, st.summary, st.terminal)
+            tools = {t.name: t for t in st.tools}
+            b.states[st.id] = _StateDraft(spec, tools, False, st.task, st.visits)
+        for e in graph.edges:
+            b.edges[(e.source, e.target, e.tool, e.kind)] = _EdgeDraft(
+                attrs.evolve(e, taken=0, returned=0), e.taken, e.returned
+            )
+        b.unresolved = list(graph.unresolved)
+        b.conflicts = list(graph.conflicts)
+        b.context_types = dict.fromkeys(graph.context_types)
+        return b
 
     def add_entry(self, obj: object) -> str:
         spec = state_spec(obj)  # the entry's errors propagate: there is nothing to draw
@@ -321,10 +399,11 @@ class _Builder:
 
     def _admit(self, spec: StateSpec, obj: object) -> None:
         instance = not isinstance(obj, type)
+        self.context_types.update(dict.fromkeys(spec.context_types))
         draft = self.states.get(spec.id)
         if draft is None:
             self.states[spec.id] = _StateDraft(spec, {}, instance)
-            self.queue.append((spec, spec.transitions))
+            self.queue.append((spec, spec.transitions + self.shared))
             return
         if draft.spec.cls is not spec.cls:
             conflict = IdConflict(spec.id, draft.spec.cls, spec.cls)
@@ -332,7 +411,7 @@ class _Builder:
                 self.conflicts.append(conflict)
             return
         if instance and not draft.from_instance:
-            # A running instance says more than its class (its instructions, its own tools).
+            # A running instance may have more tools than its class shows.
             draft.spec, draft.from_instance = spec, True
         # Same class seen again (e.g. an instance after its class): per-instance tools are new.
         extra = tuple(t for t in spec.transitions if t.name not in draft.tools)
@@ -344,39 +423,59 @@ class _Builder:
             spec, transitions = self.queue.popleft()
             draft = self.states[spec.id]
             for tr in transitions:
+                if tr.name in draft.tools and tr.kind == "handoff":
+                    continue  # a class tool shadows a shared one of the same name
                 hands_off = self._expand(spec.id, tr)
-                draft.tools[tr.name] = Tool(tr.name, tr.description, hands_off, tr.kind)
+                old = draft.tools.get(tr.name)
+                draft.tools[tr.name] = Tool(
+                    tr.name,
+                    tr.description,
+                    hands_off or (old is not None and old.hands_off),
+                    tr.kind if old is None or tr.kind == "task" else old.kind,
+                )
 
     def _expand(self, source: str, tr: TransitionSpec) -> bool:
-        for target in tr.targets:
-            if isinstance(target, Unresolved):
-                self.unresolved.append(UnresolvedTarget(source, tr.name, target.name, target.error))
-                continue
-            try:
-                spec = state_spec(target)
-            except Exception as exc:
-                self.unresolved.append(
-                    UnresolvedTarget(source, tr.name, _target_name(target), str(exc))
-                )
-                continue
-            self._admit(spec, target)
-            if tr.kind == "task":
-                self.states[spec.id].task = True
-            key = (source, spec.id, tr.name, tr.kind)
-            if key not in self.edges:
-                self.edges[key] = _EdgeDraft(
-                    Edge(source, spec.id, tr.name, tr.description, True, tr.kind)
-                )
-        return bool(tr.targets)
+        declared = tuple(tr.targets)
+        inferred = tuple(t for t in tr.inferred if t not in declared)
+        for origin, targets in (("declared", declared), ("inferred", inferred)):
+            for target in targets:
+                self._edge_to(source, tr, target, origin)
+        return bool(declared or inferred)
 
-    def apply_trace(self, trace: Trace) -> None:
-        task_calls: list[tuple[str, str, str | None, str]] = []
-        for step in trace.steps:
-            if step.target_id not in self.states:
-                # Reached only at run time: expand its own declared handoffs first.
+    def _edge_to(self, source: str, tr: TransitionSpec, target: object, origin: str) -> None:
+        if isinstance(target, Unresolved):
+            self.unresolved.append(UnresolvedTarget(source, tr.name, target.name, target.error))
+            return
+        try:
+            spec = state_spec(target)
+        except Exception as exc:
+            self.unresolved.append(
+                UnresolvedTarget(source, tr.name, _target_name(target), str(exc))
+            )
+            return
+        self._admit(spec, target)
+        key = (source, spec.id, tr.name, tr.kind)
+        if key not in self.edges:
+            self.edges[key] = _EdgeDraft(
+                Edge(source, spec.id, tr.name, tr.description, origin, tr.kind)
+            )
+        if tr.kind == "task":
+            self.states[spec.id].task = True
+            back = (spec.id, source, tr.name, "return")
+            if back not in self.edges:
+                self.edges[back] = _EdgeDraft(
+                    Edge(spec.id, source, tr.name, None, origin, "return")
+                )
+
+    def apply_trace(self, steps: tuple[Step, ...], *, swaps: bool) -> None:
+        task_calls: list[EdgeKey] = []
+        for step in steps:
+            if not swaps and step.trigger is None and step.kind == "handoff":
+                continue
+            if step.target is not None:
+                # Reached only at run time: expand its own declared handoffs first.  A known
+                # class seen again may bring per-instance tools.
                 self.add(step.target)
-            elif step.target is not None:
-                self.add(step.target)  # merges per-instance tools of an already known class
             target = self.states.get(step.target_id)
             if target is None:
                 log.warning("session step to %r has no describable target", step.target_id)
@@ -384,10 +483,11 @@ class _Builder:
             if step.kind == "return":
                 # A resume after an AgentTask is not an activation: no visit counted.
                 if step.source is not None:
-                    self._count_return(step.source, step.target_id, step.trigger, task_calls)
+                    self._count_return(step.source, step.target_id, task_calls)
                 continue
             target.visits += 1
             if step.source is None:
+                self.started = True
                 continue  # the session's start: no edge
             key = (step.source, step.target_id, step.trigger, step.kind)
             draft = self.edges.get(key)
@@ -397,10 +497,14 @@ class _Builder:
                 if draft is not None:
                     draft.edge = attrs.evolve(draft.edge, kind="task")
                     self.edges[key] = draft
+                    back = (step.target_id, step.source, step.trigger, "return")
+                    self.edges.setdefault(
+                        back, _EdgeDraft(Edge(*back[:3], None, draft.edge.origin, "return"))
+                    )
             if draft is None:
-                declared = step.declared and step.trigger is not None
+                origin = "declared" if step.declared and step.trigger is not None else "observed"
                 draft = self.edges[key] = _EdgeDraft(
-                    Edge(step.source, step.target_id, step.trigger, None, declared, step.kind)
+                    Edge(step.source, step.target_id, step.trigger, None, origin, step.kind)
                 )
                 self._note_description(draft, step.source, step.trigger)
             draft.taken += 1
@@ -414,30 +518,29 @@ class _Builder:
         if known is not None:
             draft.edge = attrs.evolve(draft.edge, description=known.description)
 
-    def _count_return(
-        self,
-        task: str,
-        caller: str,
-        trigger: str | None,
-        task_calls: list[tuple[str, str, str | None, str]],
-    ) -> None:
+    def _count_return(self, task: str, caller: str, task_calls: list[EdgeKey]) -> None:
         # The most recent open call from caller into this task is the one returning.
         for i in range(len(task_calls) - 1, -1, -1):
             key = task_calls[i]
             if key[0] == caller and key[1] == task:
                 self.edges[key].returned += 1
                 del task_calls[i]
+                back = (task, caller, key[2], "return")
+                draft = self.edges.setdefault(
+                    back, _EdgeDraft(Edge(*back[:3], None, self.edges[key].edge.origin, "return"))
+                )
+                draft.taken += 1
                 return
-        key = (task, caller, trigger, "return")
+        key = (task, caller, None, "return")
         draft = self.edges.setdefault(
-            key, _EdgeDraft(Edge(task, caller, trigger, None, True, "return"))
+            key, _EdgeDraft(Edge(task, caller, None, None, "observed", "return"))
         )
         draft.taken += 1
 
-    def freeze(self, entry: str, trace: Trace | None) -> WorkflowGraph:
-        current = trace.current if trace is not None else None
-        if trace is not None and not any(s.source is None for s in trace.steps):
-            self.states[entry].visits += 1  # a trace without a start step still began here
+    def freeze(self, entry: str, current: str | None, observed: bool) -> WorkflowGraph:
+        if observed and not self.started:
+            self.states[entry].visits += 1  # a run without a start step still began here
+            self.started = True
         states = tuple(
             State(
                 id=sid,
@@ -462,5 +565,6 @@ class _Builder:
             unresolved=tuple(dict.fromkeys(self.unresolved)),
             conflicts=tuple(self.conflicts),
             current=current,
-            observed=trace is not None,
+            observed=observed,
+            context_types=tuple(self.context_types),
         )

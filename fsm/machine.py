@@ -1,10 +1,16 @@
-"""The serial async state machine every session runs on, built on ``transitions``.
+"""The serial async state machine every session runs on, derived from the workflow graph.
 
-States are agent ids; each tool is a trigger with one guarded transition per target it may
-lead to, plus an internal "stay" transition.  The transition *structure* of a workflow is
-shared by all its sessions (one :class:`MachineDefinition`); each session owns only a tiny
-model object holding its current state, so a thousand sessions cost a thousand small objects,
-not a thousand machines.
+States are agent ids; each tool is a trigger with one guarded transition per target the graph
+gives it (declared or inferred), plus an internal "stay" transition; a task call has its return
+transition.  The transition *structure* of a workflow is built once from its frozen
+:class:`~voxfsm.fsm.graph.WorkflowGraph` and shared by all its sessions (one
+:class:`MachineDefinition`, never changed after it is built); each session owns a tiny model
+object holding its current state, and joins the machine in O(1).
+
+A session may still do something the graph does not know (a handoff to an undeclared agent, an
+``update_agent()`` swap, an agent reached only at run time).  That edge is recorded in the
+session's own :attr:`SessionMachine.observed` overlay and the state moves without going through
+``transitions``; the shared definition stays as built.
 
 Two departures from stock ``AsyncMachine`` (see research/transitions.md §1.3, §1.8): callbacks
 run one after another in the calling task, and no trigger ever cancels another one or
@@ -14,21 +20,40 @@ swallows an external cancellation.  Concurrency policy lives in the session, not
 from __future__ import annotations
 
 import logging
-import weakref
-from collections.abc import Callable
-from typing import Any
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from transitions.extensions.asyncio import AsyncEventData, AsyncMachine
+
+if TYPE_CHECKING:
+    from .graph import WorkflowGraph
 
 log = logging.getLogger(__name__)
 
 IDLE = "voxfsm:idle"
-STATE_ATTRIBUTE = "voxfsm_state"
 """State of a session machine before its first agent starts."""
+STATE_ATTRIBUTE = "voxfsm_state"
+
+SWAP = "voxfsm:update_agent"
+"""Trigger of a programmatic swap (``session.update_agent``): never part of the graph."""
+TASK = "voxfsm:task"
+"""Trigger of an AgentTask started outside any tool (e.g. from ``on_enter``)."""
+RETURN = "voxfsm:return"
+"""Trigger of an AgentTask giving control back to its caller."""
+
+Transition = tuple[str, str, "str | None"]
+"""``(trigger, source, dest)``; ``dest`` None means the trigger stays in ``source``."""
 
 
 class _SerialMachine(AsyncMachine):
-    """``AsyncMachine`` without gather-per-callback, implicit cancellation or swallowed cancels."""
+    """``AsyncMachine`` without gather-per-callback, implicit cancellation or swallowed cancels.
+
+    Models are not kept in ``self.models``: ``transitions`` checks membership with a list scan
+    (``add_model``) and removes with another (``remove_model``), which made starting N
+    sessions O(N²).  A frozen definition never adds states or triggers later, so nothing needs
+    to visit every model.
+    """
 
     @staticmethod
     async def await_all(callables: list[Callable[[], Any]]) -> list[Any]:
@@ -46,6 +71,13 @@ class _SerialMachine(AsyncMachine):
         # would let a tool named ``trigger`` or ``to_x`` collide with transitions' helpers.
         return None
 
+    def add_model(self, model: Any, initial: Any = None) -> None:
+        for mod in model if isinstance(model, list) else [model]:
+            setattr(mod, STATE_ATTRIBUTE, initial if initial is not None else self.initial)
+
+    def remove_model(self, model: Any) -> None:
+        return None
+
 
 class _TargetIs:
     """Guard of a transition: passes when the trigger's outcome names this destination."""
@@ -60,12 +92,19 @@ class _TargetIs:
 
 
 class MachineDefinition:
-    """States and transitions of one workflow, shared by every session running it."""
+    """States and transitions of one workflow, shared by every session running it.
 
-    def __init__(self) -> None:
+    Build it with :meth:`from_graph` (or :meth:`from_transitions`); it does not change after.
+    """
+
+    def __init__(self, states: Iterable[str] = (), transitions: Iterable[Transition] = ()) -> None:
+        self._edges: frozenset[Transition] = frozenset(transitions)
+        names = list(dict.fromkeys([*states, *(s for _, s, _ in self._edges)]))
+        names += [d for _, _, d in self._edges if d is not None and d not in names]
+        self._states = frozenset(names)
         self.machine = _SerialMachine(
             model=None,
-            states=[IDLE],
+            states=[IDLE, *names],
             initial=IDLE,
             auto_transitions=False,
             send_event=True,
@@ -73,31 +112,57 @@ class MachineDefinition:
             # any tool name must be usable as a trigger, including "state"
             model_attribute=STATE_ATTRIBUTE,
         )
-        self._edges: set[tuple[str, str, str | None]] = set()
+        # sorted: the machine's transition order must not depend on set iteration order
+        for trigger, source, dest in sorted(self._edges, key=lambda t: (t[0], t[1], t[2] or "")):
+            self.machine.add_transition(trigger, source, dest, conditions=[_TargetIs(dest)])
+
+    @classmethod
+    def from_transitions(
+        cls, states: Iterable[str], transitions: Iterable[Transition]
+    ) -> MachineDefinition:
+        return cls(states, transitions)
+
+    @classmethod
+    def from_graph(cls, graph: WorkflowGraph) -> MachineDefinition:
+        """The machine of a workflow graph: its states, a stay transition per tool, one
+        guarded transition per declared or inferred edge, and a return per task edge.
+
+        Observed edges (a graph drawn from a session) are left out: they belong to the
+        session that took them, not to the workflow.
+        """
+        edges: set[Transition] = set()
+        for state in graph.states:
+            for tool in state.tools:
+                edges.add((tool.name, state.id, None))
+        for edge in graph.edges:
+            if edge.origin == "observed":
+                continue
+            if edge.kind == "return":
+                edges.add((RETURN, edge.source, edge.target))
+            elif edge.tool is not None:
+                edges.add((edge.tool, edge.source, edge.target))
+        return cls(graph.states.ids, edges)
 
     @property
     def states(self) -> list[str]:
-        return [s for s in self.machine.states if s != IDLE]
+        return sorted(self._states)
 
-    def add_state(self, state: str) -> None:
-        if state not in self.machine.states:
-            self.machine.add_state(state)
+    @property
+    def transitions(self) -> frozenset[Transition]:
+        return self._edges
 
-    def add_edge(self, trigger: str, source: str, dest: str | None) -> None:
-        """Add a guarded transition (``dest=None``: stay in ``source``)."""
-        if (trigger, source, dest) in self._edges:
-            return
-        self.add_state(source)
-        if dest is not None:
-            self.add_state(dest)
-        self.machine.add_transition(trigger, source, dest, conditions=[_TargetIs(dest)])
-        self._edges.add((trigger, source, dest))
+    def has_state(self, state: str) -> bool:
+        return state in self._states
+
+    def knows(self, trigger: str, source: str, dest: str | None) -> bool:
+        """True when the workflow's graph has this transition."""
+        return (trigger, source, dest) in self._edges
 
 
 class _Model:
     """The per-session object ``transitions`` writes the state onto."""
 
-    __slots__ = ("__weakref__", "voxfsm_state")
+    __slots__ = ("voxfsm_state",)
 
     voxfsm_state: str
 
@@ -107,14 +172,24 @@ class SessionMachine:
 
     ``state`` is the active agent's id.  :meth:`fire` is the single commit point of every
     transition: when it returns, the state has changed (or stayed) as the outcome says.
+    ``observed`` counts the transitions this session took that the workflow's graph does not
+    have (the definition itself never changes).
     """
+
+    __slots__ = ("_model", "_observed", "definition")
 
     def __init__(self, definition: MachineDefinition) -> None:
         self.definition = definition
         self._model = _Model()
-        definition.machine.add_model(self._model, initial=IDLE)
-        # the definition must not keep dead sessions' models alive
-        weakref.finalize(self, definition.machine.remove_model, self._model)
+        self._model.voxfsm_state = IDLE  # O(1): no registration with the shared machine
+        self._observed: Counter[Transition] | None = None  # most sessions never need one
+
+    @property
+    def observed(self) -> Counter[Transition]:
+        """Transitions this session took that the workflow's graph does not have, counted."""
+        if self._observed is None:
+            self._observed = Counter()
+        return self._observed
 
     @property
     def state(self) -> str:
@@ -128,16 +203,25 @@ class SessionMachine:
     async def fire(self, trigger: str, target: str | None) -> None:
         """Take ``trigger`` towards ``target`` (``None`` = stay).
 
-        An edge the workflow did not declare is added on the fly, so the session keeps going;
-        whether it was declared is the caller's to judge (a tool knows its own targets).
+        A transition the graph has goes through ``transitions``; any other one (undeclared,
+        a swap, a state reached only at run time) is counted in :attr:`observed` and the
+        state moves directly.  Whether it was declared is the caller's to judge (a tool
+        knows its own targets).
         """
+        source = self.state
         defn = self.definition
-        defn.add_edge(trigger, self.state, target)  # a no-op for a known edge
+        if not defn.knows(trigger, source, target):
+            self.observed[(trigger, source, target)] += 1  # the overlay, never the definition
+            if target is not None:
+                self._model.voxfsm_state = target
+            return
         ok = await defn.machine.events[trigger].trigger(self._model, target=target)
-        if not ok:  # pragma: no cover - the guard just added always matches
-            raise RuntimeError(f"machine refused {trigger!r} from {self.state!r} to {target!r}")
+        if not ok:  # pragma: no cover - the guard of a known transition always matches
+            raise RuntimeError(f"machine refused {trigger!r} from {source!r} to {target!r}")
 
     def set_state(self, state: str) -> None:
         """Jump without callbacks (session start and restore)."""
-        self.definition.add_state(state)
-        self.definition.machine.set_state(state, model=self._model)
+        if self.definition.has_state(state):
+            self.definition.machine.set_state(state, model=self._model)
+        else:
+            self._model.voxfsm_state = state  # a state the graph does not have

@@ -27,24 +27,34 @@ class TransitionSpec:
     ``targets`` are other :class:`StateSource` objects (classes or instances) or
     :class:`Unresolved` markers.  An empty tuple means the trigger never leaves the state.
     ``kind`` is ``"handoff"`` for a plain transition and ``"task"`` for a call-and-return
-    (the target runs, then control comes back to the source).
+    (the target runs, then control comes back to the source).  ``inferred`` are targets nobody
+    declared but a static reading of the tool found (e.g. LiveKit code that declares none);
+    they are drawn and checked as such, never mixed with the declared ones.
     """
 
     name: str
     description: str | None
     targets: tuple[object, ...] = ()
     kind: str = "handoff"
+    inferred: tuple[object, ...] = ()
 
 
 @attrs.frozen
 class StateSpec:
-    """A state as the graph sees it."""
+    """A state as the graph sees it.
+
+    ``summary`` is one line saying what the state is for (it must not depend on whether the
+    spec comes from a class or a running instance, so drawings stay stable).
+    ``context_types`` are the types the state's triggers expect as shared data (userdata);
+    a snapshot restore accepts only those.
+    """
 
     id: str
     cls: type
     summary: str = ""
     terminal: bool = False
     transitions: tuple[TransitionSpec, ...] = ()
+    context_types: tuple[type, ...] = ()
 
 
 @runtime_checkable

@@ -35,7 +35,10 @@ _export(
     "WavSource",
     "WavSink",
     "AudioDeviceError",
+    "AudioFileError",
     "list_devices",
+    "read_audio",
+    "write_audio",
 )
 _export("voxfsm.io.vad", "WebRtcVAD", "SileroVAD", "Endpointer")
 _export("voxfsm.io.stt", "VoskSTT", "WhisperSTT", "ScriptedSTT", "Transcript")

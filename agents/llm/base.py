@@ -25,11 +25,32 @@ class ToolCallRequest:
 
 
 @attrs.frozen
+class ChoiceDelta:
+    """LiveKit's view of a chunk's content: ``content`` text and ``tool_calls``."""
+
+    role: str = "assistant"
+    content: str | None = None
+    tool_calls: list[ToolCallRequest] = attrs.field(factory=list)
+
+
+@attrs.frozen
 class LLMChunk:
-    """A piece of a streamed reply: some text, and/or finished tool calls."""
+    """A piece of a streamed reply: some text, and/or finished tool calls.
+
+    ``delta`` shows the same piece the way LiveKit's ``ChatChunk`` does, so code that reads
+    ``chunk.delta.content`` from ``llm.chat(...)`` works unchanged.
+    """
 
     text: str = ""
     calls: tuple[ToolCallRequest, ...] = ()
+
+    @property
+    def delta(self) -> ChoiceDelta:
+        return ChoiceDelta(content=self.text or None, tool_calls=list(self.calls))
+
+    @property
+    def usage(self) -> None:
+        return None
 
 
 class LLMError(Exception):

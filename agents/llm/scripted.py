@@ -17,6 +17,7 @@ import attrs
 
 from voxfsm.agents.chat import ChatContext, item_text
 from voxfsm.agents.llm.base import LLMChunk, ToolCallRequest, ToolChoice
+from voxfsm.agents.llm.stream import AsyncContextLLM, LLMStream
 from voxfsm.agents.tools import FunctionTool
 
 _call_ids = itertools.count(1)
@@ -94,7 +95,7 @@ def normalize_response(response: Response) -> ScriptedReply:
     return ScriptedReply("", calls)
 
 
-class ScriptedLLM:
+class ScriptedLLM(AsyncContextLLM):
     """A deterministic LLM: replies come from a script, never from a model.
 
     ``chunk_words`` splits each text reply into streamed chunks of that many words (so a voice
@@ -135,12 +136,20 @@ class ScriptedLLM:
                 return resp
         return self._default
 
-    async def chat(
+    def chat(
         self,
         *,
         chat_ctx: ChatContext,
-        tools: Sequence[FunctionTool],
+        tools: Sequence[FunctionTool] | None = None,
         tool_choice: ToolChoice = "auto",
+        **_options: Any,
+    ) -> LLMStream:
+        """Stream the scripted reply (LiveKit's extra options, e.g. ``conn_options``, are
+        accepted and have no effect)."""
+        return LLMStream(self._stream(chat_ctx, tools or (), tool_choice))
+
+    async def _stream(
+        self, chat_ctx: ChatContext, tools: Sequence[FunctionTool], tool_choice: ToolChoice
     ) -> AsyncIterator[LLMChunk]:
         if self._record:
             self.requests.append(

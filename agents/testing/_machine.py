@@ -8,6 +8,7 @@ conversation = one driver = one event loop.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, ClassVar
 
 from hypothesis import strategies as st
@@ -37,6 +38,7 @@ from ._actions import (
 )
 from ._coverage import Coverage
 from ._driver import Driver, DriverConfig
+from ._probe import is_probe_step
 from ._schema import invalid_arguments, valid_arguments
 
 UNKNOWN_TOOLS = ("no_such_tool", "transfer_to_human", "lookup")
@@ -73,6 +75,10 @@ class WorkflowMachine(RuleBasedStateMachine):
         try:
             if not self.failed:  # after a failure, closing must not mask the real error
                 driver.close()
+            else:  # the failing run's moves still belong on the drawing (check -o)
+                with contextlib.suppress(Exception):  # never mask the failure itself
+                    steps = driver.steps()
+                    driver.coverage.record_steps(s for s in steps if not is_probe_step(s))
         finally:
             driver.dispose()
             if self.on_conversation is not None:

@@ -8,8 +8,10 @@ The implementations live in two modules and are re-exported here:
 
 - :mod:`voxfsm.io.audio.devices`: :class:`Microphone`, :class:`Speaker`, :func:`list_devices`,
   :class:`AudioDeviceError` (sounddevice/PortAudio);
-- :mod:`voxfsm.io.audio.files`: :class:`WavSource`, :class:`WavSink`, :func:`read_wav`,
-  :func:`write_wav`.
+- :mod:`voxfsm.io.audio.files`: audio files through libsndfile (every WAV subtype, FLAC,
+  OGG): :func:`read_audio`, :func:`write_audio`, :class:`WavSource`, :class:`WavSink`,
+  :class:`AudioFileError`;
+- :mod:`voxfsm.io.audio.pcm`: mono mix-down, resampling and framing helpers.
 
 A simulated caller for spoken regression tests is :class:`voxfsm.io.sim.caller.SimulatedCaller`.
 """
@@ -27,7 +29,18 @@ from voxfsm.io.audio.devices import (
     Speaker,
     list_devices,
 )
-from voxfsm.io.audio.files import WavSink, WavSource, read_wav, write_wav
+from voxfsm.io.audio.files import (
+    AudioFileError,
+    AudioFileSink,
+    AudioFileSource,
+    WavSink,
+    WavSource,
+    check_output_path,
+    read_audio,
+    read_wav,
+    write_audio,
+    write_wav,
+)
 from voxfsm.io.audio.pcm import Frame
 
 if TYPE_CHECKING:
@@ -35,6 +48,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AudioDeviceError",
+    "AudioFileError",
+    "AudioFileSink",
+    "AudioFileSource",
     "AudioSink",
     "AudioSource",
     "DeviceInfo",
@@ -44,8 +60,11 @@ __all__ = [
     "Speaker",
     "WavSink",
     "WavSource",
+    "check_output_path",
     "list_devices",
+    "read_audio",
     "read_wav",
+    "write_audio",
     "write_wav",
 ]
 

@@ -1,7 +1,5 @@
 """``python -m voxfsm.io.cli``: the ``voxfsm`` command."""
 
-import sys
+from voxfsm.io.cli import entry_point
 
-from voxfsm.io.cli import main
-
-sys.exit(main())
+entry_point()

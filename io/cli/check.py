@@ -13,9 +13,7 @@ import argparse
 import contextlib
 import logging
 from collections.abc import Iterator
-from typing import Any
 
-import attrs
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -31,10 +29,9 @@ from voxfsm.agents.testing import (
 )
 from voxfsm.fsm import render as fsm_render
 from voxfsm.fsm.checks import Finding, check_graph
-from voxfsm.fsm.graph import WorkflowGraph, build_graph
-from voxfsm.fsm.spec import Trace
+from voxfsm.fsm.graph import WorkflowGraph, overlay
 from voxfsm.io.cli.app import App, AppError, load_app
-from voxfsm.io.cli.graph import app_graph, module_agents
+from voxfsm.io.cli.graph import app_graph
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,23 +63,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="seconds one step may take before it counts as a deadlock (default 5)",
     )
-
-
-@attrs.frozen
-class _Observed:
-    """A trace source for ``build_graph``: the app's entry plus every transition the runs took."""
-
-    entry: Any
-    coverage: Coverage
-
-    def __fsm_trace__(self) -> Trace:
-        return attrs.evolve(self.coverage.__fsm_trace__(), entry=self.entry)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="split the examples into N independent runs (own seeds) on a local Ray runtime",
+    )
+    parser.add_argument(
+        "--address", metavar="ADDR", help="run them on an existing Ray cluster (ray://host:10001)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.examples < 0 or args.steps < 1 or args.step_timeout <= 0:
+    if args.examples < 0 or args.steps < 1 or args.step_timeout <= 0 or args.workers < 1:
         raise AppError(
-            "--examples must be 0 or more, --steps at least 1 and --step-timeout positive"
+            "--examples must be 0 or more, --steps and --workers at least 1 and --step-timeout "
+            "positive"
         )
     console = Console(highlight=False)
     app = load_app(args.app)
@@ -113,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
 def _property_run(
     app: App, args: argparse.Namespace, console: Console, graph: WorkflowGraph
 ) -> WorkflowReport:
+    if args.workers > 1 or args.address:
+        return _distributed_run(args, console)
     make = app.make_session
     app_expr = f"load_app({args.app!r})"
     columns = (
@@ -146,6 +145,29 @@ def _property_run(
             raise AppError(f"{args.app}: {exc}") from None
 
 
+def _distributed_run(args: argparse.Namespace, console: Console) -> WorkflowReport:
+    from voxfsm.io.eval.backends import EvalError, choose_backend
+    from voxfsm.io.eval.parallel_check import run_check_shards, shards_for
+
+    try:
+        backend = choose_backend("auto", args.workers, args.address)
+    except EvalError as exc:
+        raise AppError(str(exc)) from None
+    shards = shards_for(
+        args.app, args.examples, args.steps, args.seed, args.step_timeout, args.workers
+    )
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console, transient=True) as progress, _quiet(args):
+        task = progress.add_task(f"conversations ({backend})", total=args.examples)
+        return run_check_shards(
+            shards,
+            backend=backend,
+            workers=args.workers,
+            address=args.address,
+            on_shard=lambda part: progress.update(task, advance=part["examples"]),
+        )
+
+
 @contextlib.contextmanager
 def _quiet(args: argparse.Namespace) -> Iterator[None]:
     """Tools raising on purpose would print a traceback per step; -v keeps them."""
@@ -161,10 +183,10 @@ def _quiet(args: argparse.Namespace) -> Iterator[None]:
 
 
 def _merged(app: App, graph: WorkflowGraph, coverage: Coverage) -> WorkflowGraph:
-    entry = coverage.entry if coverage.entry is not None else app.entry
-    include = module_agents(app.module)
+    # the runs drawn over the workflow's own graph; update_agent() swaps the tester made up
+    # are no part of the workflow, so they are left out
     try:
-        return build_graph(_Observed(entry, coverage), include=include)
+        return overlay(graph, coverage.steps, swaps=False)
     except (TypeError, ValueError) as exc:
         raise AppError(f"cannot merge the observed transitions into the graph: {exc}") from exc
 

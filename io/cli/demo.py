@@ -19,15 +19,18 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
-from voxfsm.io.cli.app import App, load_app
+from voxfsm.io.cli.app import App, load_app, start_session
+from voxfsm.io.cli.console import end_silence_ms
+from voxfsm.io.cli.errors import CLIError, UsageError, run_async
 from voxfsm.io.cli.transcript import TranscriptPrinter
 
 DEFAULT_APP = "voxfsm.examples.restaurant"
 
 _SCRIPTED_NOTICE = (
     "LLM: a ScriptedLLM whose patterns tolerate recognition errors (pizza/pizzas, "
-    "coffee/cofee, ...), not a language model; use --llm URL --model NAME for a real local one"
+    "coffee/cofee, ...), not a language model"
 )
 
 
@@ -45,11 +48,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--speaker", action="store_true", help="also play the call on the default output device"
     )
+    parser.add_argument(
+        "--scripted",
+        action="store_true",
+        help="the workflow's scripted LLM (the default for now, see --local)",
+    )
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        help="let the local model (LocalLLM) decide instead: it does not complete the "
+        "restaurant call yet (its greeter answers instead of transferring)",
+    )
     parser.add_argument("--llm", metavar="URL", help="OpenAI-compatible server instead")
     parser.add_argument("--model", metavar="NAME", help="model name on that server")
     parser.add_argument(
         "--end-silence-ms",
-        type=int,
+        type=end_silence_ms,
         default=500,
         metavar="MS",
         help="silence that ends a caller turn (default 500: the caller pauses up to ~350 ms "
@@ -64,37 +78,63 @@ def _session(app: App, args: argparse.Namespace, console: Console) -> Any:
 
         session.update_options(llm=OpenAILLM(base_url=args.llm, model=args.model))
         console.print(f"LLM: {args.model or '(server default)'} at {args.llm}")
+        return session
+    from voxfsm.agents.llm.local import default_llm
+
+    # Not the local model by default yet: with Qwen2.5-Coder-1.5B the restaurant greeter
+    # answers "Sure, to take away" instead of calling to_takeaway, so the call goes nowhere.
+    llm, notice = default_llm(scripted=args.scripted or not args.local)
+    if llm is None and not args.scripted and not args.local:
+        notice = "--local to let the local model decide"
+    if llm is None:
+        console.print(Text(f"{_SCRIPTED_NOTICE} ({notice})", style="dim"))
     else:
-        console.print(f"[dim]{_SCRIPTED_NOTICE}[/dim]")
+        session.update_options(llm=llm)
+        console.print(Text(notice, style="dim"))
     return session
+
+
+async def _load_llm(session: Any, console: Console) -> None:
+    """Load an in-process model before the call, so the first turn does not wait for it."""
+    load = getattr(session.llm, "aload", None)
+    if load is not None:
+        with console.status("loading the local LLM…"):
+            await load()
 
 
 async def _text_call(
     app: App, turns: list[str], args: argparse.Namespace, console: Console
 ) -> dict[str, Any]:
     session = _session(app, args, console)
+    await _load_llm(session, console)
     printer = TranscriptPrinter(console)
     printer.attach(session)
     latencies: list[float] = []
     async with session:
-        await session.start(app.new_entry())
-        for text in turns:
-            printer.user(text)
-            t0 = time.perf_counter()
-            await session.run(user_input=text)
-            latencies.append((time.perf_counter() - t0) * 1000)
-        record = {
-            "mode": "text",
-            "turns": [
-                {"said": t, "latency_ms": {"turn_done_ms": round(ms, 2)}}
-                for t, ms in zip(turns, latencies, strict=True)
-            ],
-        }
-        _write_outputs(session, Path(args.out), record, console)
+        try:
+            await start_session(session, app.new_entry())
+            for text in turns:
+                printer.user(text)
+                t0 = time.perf_counter()
+                await session.run(user_input=text)
+                latencies.append((time.perf_counter() - t0) * 1000)
+        finally:  # also when interrupted: the transcript so far is written
+            record = {
+                "mode": "text",
+                "complete": len(latencies) == len(turns),
+                "turns": [
+                    {"said": t, "latency_ms": {"turn_done_ms": round(ms, 2)}}
+                    for t, ms in zip(turns, latencies, strict=False)
+                ],
+            }
+            _write_outputs(session, Path(args.out), record, console)
     console.print(
-        f"[dim]{len(turns)} turns, ended with agent {session.current_agent.id!r}; "
-        f"turn latency mean {sum(latencies) / len(latencies):.2f} ms, "
-        f"max {max(latencies):.2f} ms[/dim]"
+        Text(
+            f"{len(turns)} turns, ended with agent {session.current_agent.id!r}; "
+            f"turn latency mean {sum(latencies) / len(latencies):.2f} ms, "
+            f"max {max(latencies):.2f} ms",
+            style="dim",
+        )
     )
     return record
 
@@ -107,6 +147,7 @@ async def _voice_call(
     stt, caller_voice = engines
     monitor = _speaker(console) if args.speaker else None
     session = _session(app, args, console)
+    await _load_llm(session, console)
     console.print(
         "[dim]voice: the caller speaks with Piper en-joe, agents with espeak voices; "
         f"speech recognition: Whisper tiny.en; {'fast' if args.fast else 'real-time'} call[/dim]"
@@ -128,21 +169,27 @@ async def _voice_call(
     )
     out = Path(args.out)
     async with session:
-        await call.run(app.new_entry())
-        out.mkdir(parents=True, exist_ok=True)
-        await asyncio.to_thread(call.caller.timeline.write, out / "call.wav")
-        record = {
-            "mode": "fast voice" if args.fast else "voice",
-            "stt": "whisper tiny.en",
-            "caller_voice": "piper en-joe",
-            "turns": call.turn_records(),
-            "segments": [
-                {"who": s.who, "start_s": round(s.start, 3), "end_s": round(s.end, 3)}
-                for s in call.caller.timeline.segments
-            ],
-        }
-        _write_outputs(session, out, record, console, extra=("call.wav",))
-    console.print(f"[dim]{call.summary()}; ended with agent {session.current_agent.id!r}[/dim]")
+        done = False
+        try:
+            await call.run(app.new_entry())
+            done = True
+        finally:  # also when interrupted: the call so far is written
+            await asyncio.to_thread(call.caller.timeline.write, out / "call.wav")
+            record = {
+                "mode": "fast voice" if args.fast else "voice",
+                "complete": done,
+                "stt": "whisper tiny.en",
+                "caller_voice": "piper en-joe",
+                "turns": call.turn_records(),
+                "segments": [
+                    {"who": s.who, "start_s": round(s.start, 3), "end_s": round(s.end, 3)}
+                    for s in call.caller.timeline.segments
+                ],
+            }
+            _write_outputs(session, out, record, console, extra=("call.wav",))
+    console.print(
+        Text(f"{call.summary()}; ended with agent {session.current_agent.id!r}", style="dim")
+    )
     return record
 
 
@@ -152,9 +199,9 @@ def _speaker(console: Console) -> Any:
     try:
         if any(d.max_output_channels > 0 for d in list_devices()):
             return Speaker()
-        console.print("[yellow]--speaker: no output device; writing files only[/yellow]")
+        console.print(Text("--speaker: no output device; writing files only", style="yellow"))
     except AudioDeviceError as exc:
-        console.print(f"[yellow]--speaker: {exc}; writing files only[/yellow]")
+        console.print(Text(f"--speaker: {exc}; writing files only", style="yellow"))
     return None
 
 
@@ -165,9 +212,13 @@ def _write_outputs(
 
     out.mkdir(parents=True, exist_ok=True)
     written = [*extra, "transcript.json"]
+    try:
+        agent = session.current_agent
+    except RuntimeError:  # interrupted before the first agent started
+        agent = None
     data = {
-        "workflow": type(session.current_agent).__module__,
-        "final_agent": session.current_agent.id,
+        "workflow": type(agent).__module__ if agent is not None else None,
+        "final_agent": agent.id if agent is not None else None,
         **record,
         "history": [converter.unstructure(i) for i in session.history.items],
     }
@@ -177,7 +228,7 @@ def _write_outputs(
 
         graph = build_graph(session)
     except ImportError as exc:
-        console.print(f"[yellow]no graph: {exc}[/yellow]")
+        console.print(Text(f"no graph: {exc}", style="yellow"))
     else:
         suffixes = [".svg", ".mmd"] if shutil.which("dot") else [".mmd"]
         for suffix in suffixes:
@@ -185,10 +236,41 @@ def _write_outputs(
                 graph.render(out / f"graph{suffix}")
                 written.append(f"graph{suffix}")
             except Exception as exc:  # e.g. a broken Graphviz: the Mermaid file still helps
-                console.print(f"[yellow]could not write graph{suffix}: {exc}[/yellow]")
+                console.print(Text(f"could not write graph{suffix}: {exc}", style="yellow"))
         if ".svg" not in suffixes:
-            console.print("[dim]no Graphviz `dot` program: graph.mmd only (apt install graphviz)")
-    console.print(f"[dim]wrote {', '.join(f'{out}/{name}' for name in written)}[/dim]")
+            console.print(
+                Text("no Graphviz `dot` program: graph.mmd only (apt install graphviz)", "dim")
+            )
+    console.print(Text(f"wrote {', '.join(f'{out}/{name}' for name in written)}", style="dim"))
+
+
+def _check_out(out: Path) -> None:
+    """The output folder exists (it is created) and takes files, before the call starts."""
+    from voxfsm.io._paths import writable_problem
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CLIError(f"--out {out}: cannot create the folder ({exc.strerror})") from None
+    problem = writable_problem(out / "transcript.json")
+    if problem is not None:
+        raise CLIError(f"--out {out}: {problem}")
+
+
+def _engines(console: Console) -> tuple[Any, Any] | None:
+    """Whisper and Piper, or None (after saying why) when the voice demo cannot run here."""
+    try:
+        from voxfsm.io.sim.demo_call import VoiceUnavailable, voice_engines
+    except ImportError as exc:  # a base install: no numpy, no audio stack
+        reason = f"{exc}; install it with `pip install 'voxfsm[voice,whisper,piper]'`"
+    else:
+        try:
+            return voice_engines()
+        except VoiceUnavailable as exc:
+            reason = str(exc)
+    console.print(Text(f"voice demo unavailable: {reason}", style="yellow"))
+    console.print(Text("falling back to the text demo (the same call, typed)", style="yellow"))
+    return None
 
 
 async def _demo(args: argparse.Namespace) -> int:
@@ -196,23 +278,18 @@ async def _demo(args: argparse.Namespace) -> int:
     app = load_app(args.app)
     turns: list[str] = list(getattr(app.module, "DEMO_TURNS", ()))
     if not turns:
-        console.print(f"[red]{args.app} has no DEMO_TURNS to play[/red]")
-        return 2
-    if args.text:
+        raise UsageError(
+            f"{args.app} has no DEMO_TURNS to play; give the module a list of caller lines "
+            "named DEMO_TURNS, or use `voxfsm console` to talk to it yourself"
+        )
+    _check_out(Path(args.out))
+    engines = None if args.text else _engines(console)
+    if engines is None:
         await _text_call(app, turns, args, console)
-        return 0
-    from voxfsm.io.sim.demo_call import VoiceUnavailable, voice_engines
-
-    try:
-        engines = voice_engines()
-    except VoiceUnavailable as exc:
-        console.print(f"[yellow]voice demo unavailable: {exc}[/yellow]")
-        console.print("[yellow]falling back to the text demo (the same call, typed)[/yellow]")
-        await _text_call(app, turns, args, console)
-        return 0
-    await _voice_call(app, turns, args, console, engines)
+    else:
+        await _voice_call(app, turns, args, console, engines)
     return 0
 
 
 def run(args: argparse.Namespace) -> int:
-    return asyncio.run(_demo(args))
+    return run_async(_demo(args))

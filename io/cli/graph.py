@@ -7,10 +7,13 @@ import sys
 from types import ModuleType
 from typing import Any
 
+from voxfsm.agents._spec import shared_transitions
 from voxfsm.fsm import render as fsm_render
 from voxfsm.fsm.checks import check_graph
 from voxfsm.fsm.graph import WorkflowGraph, build_graph
+from voxfsm.io._paths import writable_problem
 from voxfsm.io.cli.app import App, AppError, load_app
+from voxfsm.io.cli.errors import CLIError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -70,8 +73,10 @@ def app_graph(app: App, *, entry_only: bool = False) -> WorkflowGraph:
             )
         entry = app.new_entry()  # a factory: the only way to learn what it builds
     include = [] if entry_only else module_agents(app.module)
+    # the session's own tools are every agent's too (make_session() builds no agent)
+    shared = shared_transitions(app.new_session().tools) if app.make_session else ()
     try:
-        return build_graph(entry, include=include)
+        return build_graph(entry, include=include, shared=shared)
     except TypeError as exc:
         raise AppError(str(exc)) from exc
 
@@ -83,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
         fmt = fsm_render.get_format(args.format) if args.format else None
         if args.output:
             fmt = fmt or fsm_render.format_for(args.output)
+            if (problem := writable_problem(args.output)) is not None:
+                raise CLIError(f"-o {args.output}: {problem}")
             fsm_render.render(graph, args.output, format=fmt.name)
             print(f"wrote {args.output} ({len(graph.states)} agents, {len(graph.edges)} edges)")
         else:

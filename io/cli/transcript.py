@@ -75,7 +75,7 @@ class TranscriptPrinter:
                 (call.name, "bold"),
                 (f"({args})" if args else "", "dim"),
                 (f"  {mark} ", style),
-                (shown[:100], style),
+                (shown if len(shown) <= 100 else shown[:99] + "…", style),
             )
         )
 

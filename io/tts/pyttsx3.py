@@ -22,7 +22,6 @@ import sys
 import tempfile
 import threading
 import time
-import wave
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -146,17 +145,10 @@ def _wait_for_wav(path: Path, timeout: float) -> None:
 
 
 def _read_wav(path: Path) -> AudioClip:
-    import numpy as np
+    from voxfsm.io.audio.files import read_audio
 
-    with wave.open(str(path), "rb") as wav:
-        rate, channels, width = wav.getframerate(), wav.getnchannels(), wav.getsampwidth()
-        frames = wav.readframes(wav.getnframes())
-    if width != 2:
-        raise RuntimeError(f"pyttsx3 wrote {8 * width}-bit audio; only 16-bit WAV is supported")
-    samples = np.frombuffer(frames, dtype="<i2")
-    if channels > 1:
-        samples = samples.reshape(-1, channels).mean(axis=1).astype(np.int16)
-    return AudioClip(samples=samples.astype(np.int16), sample_rate=rate)
+    samples, rate = read_audio(path, sample_rate=None)
+    return AudioClip(samples=samples, sample_rate=rate)
 
 
 class Pyttsx3TTS:
@@ -167,6 +159,9 @@ class Pyttsx3TTS:
     ``rate`` is in words per minute (espeak's default is 200), ``volume`` in [0, 1].
     Every instance keeps its own settings, so each agent can sound different.
     """
+
+    plugin_kind = "tts"
+    """What a plugin string naming this provider must be used for."""
 
     provider = "pyttsx3"
 

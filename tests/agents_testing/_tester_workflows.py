@@ -269,7 +269,7 @@ class Sneaky(Agent):
     @function_tool
     async def escalate(self, reason: str):  # type: ignore[no-untyped-def]  # declares nothing
         """Escalate the call."""
-        return Receipt()
+        return [Receipt][0]()  # a target its source does not show: really undeclared
 
 
 class Lobby(Agent):

@@ -55,7 +55,7 @@ class Sneaky(Desk):
     @function_tool
     async def escalate(self):
         """Escalate."""
-        return Billing()
+        return [Billing][0]()
 
 
 entry = Sneaky

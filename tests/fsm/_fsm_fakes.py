@@ -23,6 +23,7 @@ class FakeTool:
     description: str | None = "does something"
     to: Targets = lambda: ()  # called lazily, like forward references
     kind: str = "handoff"
+    inferred: Targets = lambda: ()  # targets a static reading found, none declared
 
 
 class _Hook:
@@ -56,7 +57,9 @@ class FakeState:
             cls=cls,
             summary=cls.SUMMARY,
             terminal=cls.terminal,
-            transitions=tuple(TransitionSpec(t.name, t.description, t.to(), t.kind) for t in tools),
+            transitions=tuple(
+                TransitionSpec(t.name, t.description, t.to(), t.kind, t.inferred()) for t in tools
+            ),
         )
 
 

@@ -63,8 +63,8 @@ class Desk(Agent):
 
     @function_tool
     async def sneaky(self):  # type: ignore[no-untyped-def]  # no annotation: declares nothing
-        """Goes somewhere it does not declare."""
-        return Billing()
+        """Goes somewhere it does not declare (in a way its source does not show either)."""
+        return [Billing][0]()
 
     @function_tool
     async def hours(self) -> str:
@@ -127,6 +127,7 @@ def test_declared_graph_of_real_agents() -> None:
     assert {(e.source, e.tool, e.target, e.kind) for e in g.edges} == {
         ("desk", "to_billing", "billing", "handoff"),
         ("desk", "verify", "verify", "task"),
+        ("verify", "verify", "desk", "return"),
         ("billing", "back_to_desk", "desk", "handoff"),
     }
     assert [t.name for t in g.state("desk").staying_tools] == ["sneaky", "hours"]
@@ -156,8 +157,9 @@ async def test_session_graph_highlights_current_visited_and_taken() -> None:
     assert edge_taken(g, "billing", "back_to_desk", "desk") == 1
     (task,) = [e for e in g.edges if e.kind == "task"]
     assert (task.taken, task.returned) == (1, 1)
-    # the instance's instructions replace the class docstring once the agent ran
-    assert g.state("billing").summary == "billing"
+    # the subtitle stays the class docstring once the agent ran (stable drawings)
+    assert g.state("billing").summary == build_graph(Billing).state("billing").summary
+    assert g.state("billing").summary == "Billing questions."
     parsed = pydot.graph_from_dot_data(g.to_dot())
     assert parsed is not None
     (dot,) = parsed

@@ -143,3 +143,30 @@ def test_errors_come_first() -> None:
     fs = check_graph(build_graph(Mixed))
     assert [f.level for f in fs] == ["error", "warning"]
     assert codes(fs) == ["unresolved-target", "no-description"]
+
+
+def test_a_swap_out_of_a_dead_end_does_not_hide_it() -> None:
+    class Trap(FakeState):
+        TOOLS = (FakeTool("chat", "Small talk."),)
+
+    class Start(FakeState):
+        TOOLS = (FakeTool("go", "Go.", lambda: (Trap,)),)
+
+    static = check_graph(build_graph(Start))
+    run = FakeSession().start(Start()).handoff("go", Trap()).swap(Start())
+    after = check_graph(build_graph(run))
+    assert codes(static) == codes(after) == ["dead-end"]
+
+
+def test_inferred_handoffs_count_as_ways_out_and_are_never_findings() -> None:
+    class Legacy(FakeState):
+        terminal = True
+
+    class Old(FakeState):
+        TOOLS = (FakeTool("route", "Route.", inferred=lambda: (Legacy,)),)
+
+    graph = build_graph(Old)
+    (edge,) = graph.edges
+    assert (edge.origin, edge.declared) == ("inferred", True)
+    run = FakeSession().start(Old()).handoff("route", Legacy())
+    assert check_graph(graph) == check_graph(build_graph(run)) == []

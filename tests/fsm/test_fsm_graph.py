@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from _fsm_fakes import FakeSession, FakeState, FakeTool
 
-from voxfsm.fsm.graph import Edge, WorkflowGraph, build_graph
+from voxfsm.fsm.graph import Edge, WorkflowGraph, build_graph, overlay
 from voxfsm.fsm.spec import Unresolved
 
 
@@ -56,6 +56,7 @@ def test_declared_graph_from_class_follows_targets_transitively_and_dedupes() ->
         ("desk", "to_support", "support"),
         ("desk", "to_support", "billing"),
         ("desk", "verify", "verify"),
+        ("verify", "verify", "desk"),  # the task's return edge
         ("billing", "back_to_desk", "desk"),
         ("support", "to_billing", "billing"),
     }
@@ -170,7 +171,8 @@ def test_task_call_and_return_counts_without_a_new_visit() -> None:
     g = build_graph(s)
     call = edge(g, "desk", "verify", "verify")
     assert (call.taken, call.returned) == (1, 1)
-    assert not [e for e in g.edges if e.kind == "return"]  # folded into the task edge
+    (back,) = [e for e in g.edges if e.kind == "return"]  # the task's own way back, taken once
+    assert (back.source, back.target, back.tool, back.taken) == ("verify", "desk", "verify", 1)
     assert g.state("desk").visits == 1 and g.state("verify").visits == 1
     assert g.current == "desk"
 
@@ -222,3 +224,48 @@ def test_merge_graphs_sums_runs_of_the_same_workflow() -> None:
     assert g.state("desk").visits == 2 and g.state("billing").visits == 2
     assert set(g.visited) == {"desk", "billing", "support"}
     assert merge_graphs(one, one).current == "billing"
+
+
+def test_edges_say_where_they_come_from() -> None:
+    class Legacy(FakeState):
+        terminal = True
+
+    class Mixed(FakeState):
+        TOOLS = (
+            FakeTool(
+                "both", "Declared and inferred.", lambda: (Billing,), inferred=lambda: (Billing,)
+            ),
+            FakeTool("guess", "Only inferred.", inferred=lambda: (Legacy,)),
+        )
+
+    g = build_graph(Mixed)
+    assert edge(g, "mixed", "both", "billing").origin == "declared"  # declared wins, no twin
+    assert edge(g, "mixed", "guess", "legacy").origin == "inferred"
+    assert g.state("mixed").staying_tools == ()  # an inferred target is a way out
+    s = (
+        FakeSession()
+        .start(Mixed())
+        .handoff("both", Billing())
+        .handoff("lookup_invoice", Stray(), declared=False)
+    )
+    observed = build_graph(s)
+    assert edge(observed, "billing", "lookup_invoice", "stray").origin == "observed"
+    assert {e.origin for e in observed.static_edges} == {"declared", "inferred"}
+
+
+def test_overlay_adds_a_run_to_a_frozen_graph_without_changing_it() -> None:
+    static = build_graph(Desk)
+    steps = (
+        FakeSession()
+        .start(Desk())
+        .handoff("to_billing", Billing())
+        .swap(Stray())
+        .__fsm_trace__()
+        .steps
+    )
+    drawn = overlay(static, steps, swaps=False)
+    assert edge(drawn, "desk", "to_billing", "billing").taken == 1
+    assert "stray" not in drawn.states  # the swap was left out, and nothing else led there
+    assert all(e.taken == 0 for e in static.edges) and not static.observed
+    with_swaps = overlay(static, steps)
+    assert edge(with_swaps, "billing", None, "stray").origin == "observed"

@@ -146,22 +146,32 @@ MERMAID_LINE = [
     ("edge", re.compile(r"(\[\*\]|\w+) --> (\[\*\]|\w+)(?: : ([^:]+))?")),
     ("desc", re.compile(r"(\w+) : ([^:]+)")),
     ("class", re.compile(r"class ([\w,]+) (\w+)")),
+    ("note", re.compile(r"note (?:left|right) of (\w+)")),
 ]
 
 
 def parse_mermaid(text: str) -> dict[str, list[tuple[str, ...]]]:
     out: dict[str, list[tuple[str, ...]]] = {k: [] for k, _ in MERMAID_LINE}
+    out["note_text"] = []
     lines = text.splitlines()
     assert lines[0] == "stateDiagram-v2"
+    in_note = False
     for line in lines:
         stripped = line.strip()
+        if in_note:  # a note's body is free text up to `end note`
+            in_note = stripped != "end note"
+            if in_note:
+                out["note_text"].append((stripped,))
+            continue
         for kind, rx in MERMAID_LINE:
             m = rx.fullmatch(stripped)
             if m:
                 out[kind].append(m.groups())
+                in_note = kind == "note"
                 break
         else:
             raise AssertionError(f"not valid stateDiagram-v2 syntax: {line!r}")
+    assert not in_note, "a note is never closed"
     return out
 
 
@@ -263,8 +273,10 @@ def test_render_picks_the_format_by_suffix(tmp_path: Path, suffix: str, probe: s
 
 
 def test_unknown_suffix_names_the_known_ones(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"\.mmd.*\.svg"):
+    with pytest.raises(ValueError, match="suffixes") as err:
         build_graph(Desk).render(tmp_path / "flow.jpeg")
+    for suffix in (".dot", ".svg", ".png", ".mmd", ".txt"):
+        assert suffix in str(err.value)
     assert not (tmp_path / "flow.jpeg").exists()
 
 
@@ -272,7 +284,7 @@ def test_missing_dot_says_how_to_install_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    R._pipe.cache_clear()
+    R.images._pipe.cache_clear()
     with pytest.raises(R.GraphvizNotFound, match="apt-get install graphviz"):
         build_graph(Support).render(tmp_path / "x.svg")
 
@@ -287,7 +299,7 @@ def test_jupyter_bundle_is_svg_with_dot() -> None:
 
 
 def test_jupyter_bundle_falls_back_to_mermaid_without_dot(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(R, "dot_available", lambda: False)
+    monkeypatch.setattr(R.images, "dot_available", lambda: False)
     g = session_graph()
     bundle = g._repr_mimebundle_()
     assert "image/svg+xml" not in bundle
@@ -312,3 +324,71 @@ def test_registry_is_open_to_new_formats(tmp_path: Path) -> None:
         )
     finally:
         del R.FORMATS["ids"]
+
+
+class Legacy(FakeState):
+    terminal = True
+
+
+class Inferring(FakeState):
+    TOOLS = (FakeTool("old_route", "Undeclared in code.", inferred=lambda: (Legacy,)),)
+
+
+def legend_rows(dot_text: str) -> str:
+    (legend,) = [n for n in parse_dot(dot_text).get_subgraphs() if "legend" in n.get_name()]
+    (node,) = [n for n in legend.get_nodes() if unq(n.get_name()) == "voxfsm:legend"]
+    return str(node.get("label"))
+
+
+def test_dot_legend_names_only_what_the_drawing_uses() -> None:
+    static = legend_rows(build_graph(Desk).to_dot())
+    assert "declared handoff" in static and "AgentTask call" in static
+    for absent in ("current agent", "visited agent", "taken N times", "not declared"):
+        assert absent not in static
+    run = legend_rows(session_graph().to_dot())
+    for present in ("current agent", "visited agent", "taken N times", "observed at run time"):
+        assert present in run
+    assert "read from the tool" in legend_rows(build_graph(Inferring).to_dot())
+
+
+def test_inferred_edges_are_drawn_apart_from_declared_ones() -> None:
+    g = build_graph(Inferring)
+    edges = dot_edges(parse_dot(g.to_dot()))
+    inferred = edges[("inferring", "legacy", "old_route (inferred)")]
+    assert unq(inferred.get("style")) == "dashed"
+    assert unq(inferred.get("color")) == R.COLORS["inferred"]
+    assert "old_route (inferred) → legacy" in g.to_text()
+    labels = {lbl for _, _, lbl in parse_mermaid(g.to_mermaid())["edge"]}
+    assert "old_route (inferred)" in labels
+
+
+def test_task_return_edge_is_drawn_in_every_format() -> None:
+    g = session_graph()
+    edges = dot_edges(parse_dot(g.to_dot()))
+    back = edges[("verify", "desk", "returns ×1")]
+    assert unq(back.get("style")) == "dashed" and unq(back.get("arrowhead")) == "empty"
+    assert "returns ×1 ↩ desk" in g.to_text()
+    assert ("verify", "desk", "returns ×1") in parse_mermaid(g.to_mermaid())["edge"]
+
+
+def test_text_and_mermaid_end_with_the_legend() -> None:
+    g = session_graph()
+    text = g.to_text(width=60)
+    legend = text[text.index("legend:") :]
+    assert "▶ current agent" in legend and "×N edge taken N times" in " ".join(legend.split())
+    assert all(len(line) <= 60 for line in text.splitlines())
+    mm = parse_mermaid(g.to_mermaid())
+    assert mm["note"] == [("desk",)]
+    assert ("legend",) in mm["note_text"] and any("current agent" in t for (t,) in mm["note_text"])
+
+
+def test_each_format_is_its_own_module_behind_one_registry() -> None:
+    modules = {name: fmt.fn.__module__ for name, fmt in R.FORMATS.items()}
+    assert modules == {
+        "dot": "voxfsm.fsm.render.dot",
+        "svg": "voxfsm.fsm.render.images",
+        "png": "voxfsm.fsm.render.images",
+        "mermaid": "voxfsm.fsm.render.mermaid",
+        "text": "voxfsm.fsm.render.text",
+    }
+    assert R.mimebundle.__module__ == "voxfsm.fsm.render.notebook"

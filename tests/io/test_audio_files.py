@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from voxfsm.io import AudioClip, WavSink, WavSource
-from voxfsm.io.audio import AudioSink, AudioSource, read_wav, write_wav
+from voxfsm.io.audio import AudioFileError, AudioSink, AudioSource, read_wav, write_wav
 from voxfsm.io.format import FRAME_SAMPLES, SAMPLE_RATE
 
 
@@ -76,11 +76,11 @@ async def test_wav_source_reads_8_bit_and_keeps_native_rate_on_request(tmp_path:
 
 
 def test_wav_errors_say_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="no such WAV file"):
+    with pytest.raises(AudioFileError, match=r"missing\.wav: no such audio file"):
         WavSource(tmp_path / "missing.wav")
     bogus = tmp_path / "bogus.wav"
     bogus.write_bytes(b"ID3 this is an mp3, honest")
-    with pytest.raises(ValueError, match="sox"):
+    with pytest.raises(AudioFileError, match="sox"):
         read_wav(bogus)
 
 

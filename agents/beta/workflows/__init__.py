@@ -1,0 +1,43 @@
+"""Prebuilt ``AgentTask`` workflows: collect an email address, a postal address, keypad digits,
+and run several tasks in order with ``TaskGroup`` (the user may go back to an earlier one).
+
+They are ordinary voxfsm ``AgentTask`` subclasses: ``result = await GetEmailTask()`` inside a
+tool or a hook, or ``session.start(GetEmailTask())`` and read ``run(...).final_output``.
+"""
+
+from __future__ import annotations
+
+from voxfsm.agents.beta.workflows.address import GetAddressResult, GetAddressTask
+from voxfsm.agents.beta.workflows.dtmf import GetDtmfResult, GetDtmfTask
+from voxfsm.agents.beta.workflows.email import GetEmailResult, GetEmailTask
+from voxfsm.agents.beta.workflows.person import (
+    GetDOBResult,
+    GetDOBTask,
+    GetNameResult,
+    GetNameTask,
+    GetPhoneNumberResult,
+    GetPhoneNumberTask,
+)
+from voxfsm.agents.beta.workflows.task_group import (
+    TaskCompletedEvent,
+    TaskGroup,
+    TaskGroupResult,
+)
+
+__all__ = [
+    "GetAddressResult",
+    "GetAddressTask",
+    "GetDOBResult",
+    "GetDOBTask",
+    "GetDtmfResult",
+    "GetDtmfTask",
+    "GetEmailResult",
+    "GetEmailTask",
+    "GetNameResult",
+    "GetNameTask",
+    "GetPhoneNumberResult",
+    "GetPhoneNumberTask",
+    "TaskCompletedEvent",
+    "TaskGroup",
+    "TaskGroupResult",
+]

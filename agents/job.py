@@ -1,0 +1,172 @@
+"""LiveKit's job entry points, offline: ``JobContext``, ``WorkerOptions``, ``AgentServer``.
+
+A LiveKit app is an ``entrypoint(ctx: JobContext)`` coroutine that builds an ``AgentSession``
+and starts it "in a room".  Offline there is no room and no worker pool: ``cli.run_app``
+(see :mod:`voxfsm.agents.cli`) runs the entrypoint once in this process, and the session it
+starts is driven by a local console.  ``ctx.room`` is a stand-in with a ``name``;
+``connect()`` and ``wait_for_participant()`` return at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import enum
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+if TYPE_CHECKING:
+    from voxfsm.agents.session import AgentSession
+
+log = logging.getLogger("voxfsm.agents")
+
+_current: contextvars.ContextVar[JobContext | None] = contextvars.ContextVar(
+    "voxfsm_job", default=None
+)
+
+
+class AutoSubscribe(str, enum.Enum):
+    """What ``ctx.connect(auto_subscribe=...)`` would subscribe to (nothing to do offline)."""
+
+    SUBSCRIBE_ALL = "subscribe_all"
+    SUBSCRIBE_NONE = "subscribe_none"
+    AUDIO_ONLY = "audio_only"
+    VIDEO_ONLY = "video_only"
+
+
+@attrs.define
+class Room:
+    """Stands in for a LiveKit room: a name, and nobody else in it."""
+
+    name: str = "console"
+    remote_participants: dict[str, Any] = attrs.field(factory=dict)
+
+    def isconnected(self) -> bool:
+        return True
+
+
+@attrs.define
+class JobProcess:
+    """The process a job runs in; ``userdata`` is filled by the prewarm function."""
+
+    userdata: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.define
+class Job:
+    id: str = "job-console"
+    metadata: str = ""
+
+
+class JobContext:
+    """What an entrypoint gets: the room stand-in, the process, and shutdown callbacks."""
+
+    def __init__(self, *, proc: JobProcess | None = None, room_name: str = "console") -> None:
+        self.proc = proc or JobProcess()
+        self.room = Room(room_name)
+        self.job = Job()
+        self.sessions: list[AgentSession[Any]] = []
+        self.log_context_fields: dict[str, Any] = {}
+        self._shutdown_callbacks: list[Callable[..., Awaitable[None]]] = []
+        self._shutdown = asyncio.Event()
+        self._session_started: Callable[[AgentSession[Any]], None] | None = None
+        self.shutdown_reason = ""
+
+    async def connect(self, **_: Any) -> None:
+        """Nothing to connect to offline."""
+
+    async def wait_for_participant(self, **_: Any) -> Any:
+        """The local user is always there."""
+        return None
+
+    def add_shutdown_callback(self, callback: Callable[..., Awaitable[None]]) -> None:
+        """``callback()`` (or ``callback(reason)``) runs when the job ends."""
+        self._shutdown_callbacks.append(callback)
+
+    def shutdown(self, reason: str = "") -> None:
+        """End the job: the console stops reading and the sessions close."""
+        self.shutdown_reason = reason
+        self._shutdown.set()
+
+    async def _run_shutdown_callbacks(self) -> None:
+        for cb in self._shutdown_callbacks:
+            try:
+                params = inspect.signature(cb).parameters
+                await (cb(self.shutdown_reason) if params else cb())
+            except Exception:
+                log.exception("shutdown callback %r failed", cb)
+
+    def _attach(self, session: AgentSession[Any]) -> None:
+        self.sessions.append(session)
+        if self._session_started is not None:
+            self._session_started(session)
+
+
+def get_job_context() -> JobContext:
+    """The job running the current entrypoint (raises outside ``cli.run_app``)."""
+    ctx = _current.get()
+    if ctx is None:
+        raise RuntimeError(
+            "no job context: this code runs only inside an entrypoint started "
+            "by voxfsm.agents.cli.run_app"
+        )
+    return ctx
+
+
+def session_started(session: AgentSession[Any]) -> None:
+    """Called by ``AgentSession.start``: a session started inside a job joins that job."""
+    ctx = _current.get()
+    if ctx is not None and session not in ctx.sessions:
+        ctx._attach(session)
+
+
+class WorkerOptions:
+    """LiveKit's worker options; offline only the entrypoint and prewarm functions matter
+    (worker pool, load and network settings are kept in ``extra`` and have no effect)."""
+
+    def __init__(
+        self,
+        entrypoint_fnc: Callable[[JobContext], Awaitable[None]],
+        prewarm_fnc: Callable[[JobProcess], Any] | None = None,
+        agent_name: str = "",
+        **extra: Any,
+    ) -> None:
+        self.entrypoint_fnc = entrypoint_fnc
+        self.prewarm_fnc = prewarm_fnc
+        self.agent_name = agent_name
+        self.extra = dict(extra)
+
+
+Entrypoint = Callable[[JobContext], Awaitable[None]]
+
+
+class AgentServer:
+    """LiveKit's newer app object: ``@server.rtc_session()`` marks the entrypoint."""
+
+    def __init__(self, **_: Any) -> None:
+        self.entrypoint_fnc: Callable[[JobContext], Awaitable[None]] | None = None
+        self.setup_fnc: Callable[[JobProcess], Any] | None = None
+
+    def rtc_session(
+        self, **_: Any
+    ) -> Callable[
+        [Callable[[JobContext], Awaitable[None]]], Callable[[JobContext], Awaitable[None]]
+    ]:
+        def mark(
+            fn: Callable[[JobContext], Awaitable[None]],
+        ) -> Callable[[JobContext], Awaitable[None]]:
+            self.entrypoint_fnc = fn
+            return fn
+
+        return mark
+
+    def worker_options(self) -> WorkerOptions:
+        if self.entrypoint_fnc is None:
+            raise ValueError(
+                "AgentServer has no entrypoint: decorate one with @server.rtc_session()"
+            )
+        return WorkerOptions(self.entrypoint_fnc, prewarm_fnc=self.setup_fnc)

@@ -1,0 +1,25 @@
+"""``livekit.agents.voice.run_result``: the result of a ``session.run()`` and its assertions."""
+
+from __future__ import annotations
+
+from voxfsm.agents.run_result import (
+    AgentHandoffEvent,
+    ChatMessageEvent,
+    EventAssert,
+    FunctionCallEvent,
+    FunctionCallOutputEvent,
+    RunAssert,
+    RunEvent,
+    RunResult,
+)
+
+__all__ = [
+    "AgentHandoffEvent",
+    "ChatMessageEvent",
+    "EventAssert",
+    "FunctionCallEvent",
+    "FunctionCallOutputEvent",
+    "RunAssert",
+    "RunEvent",
+    "RunResult",
+]
