@@ -390,7 +390,8 @@ def _run(
     started = time.perf_counter()
     failure: Failure | None = None
     try:
-        run_state_machine_as_test(machine, settings=run_settings)
+        with _hypothesis_home():
+            run_state_machine_as_test(machine, settings=run_settings)
     except Exception as exc:
         failure = failure_of(
             machine, exc, entry, invariants, entry_import, entry_expr, replay_kwargs
@@ -402,6 +403,23 @@ def _run(
         steps=coverage.actions,
         seconds=time.perf_counter() - started,
     )
+
+
+@contextlib.contextmanager
+def _hypothesis_home() -> Iterator[None]:
+    """Hypothesis caches (e.g. ``.hypothesis/constants``) go to the user's cache, not the cwd."""
+    import os
+    from pathlib import Path
+
+    from hypothesis import configuration
+
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    previous = vars(configuration).get("__hypothesis_home_directory")
+    configuration.set_hypothesis_home_dir(Path(base) / "voxfsm" / "hypothesis")
+    try:
+        yield
+    finally:
+        configuration.set_hypothesis_home_dir(previous)
 
 
 def replay(

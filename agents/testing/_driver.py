@@ -237,6 +237,14 @@ class Driver:
             if self.loop_failure is not None:
                 raise self.loop_failure from None
             raise
+        except Exception as exc:
+            if self.usage is not None:
+                raise UsageAbort(self.usage) from None
+            if getattr(exc, "option", None) is None:
+                raise
+            # a session bound raised from the step itself (e.g. update_agent in on_enter)
+            self.limit_errors.append(exc)
+            raise self._limit_failure(exc) from None
         if self.usage is not None:
             raise UsageAbort(self.usage)
         if self.loop_failure is not None:
@@ -486,12 +494,15 @@ class Driver:
         self.coverage.actions += 1
         self._judge_conflicts()
         if len(self.limit_errors) > n_limits:
-            error = self.limit_errors[n_limits]
-            raise WorkflowFailure(
-                "handoff-loop" if "handoff" in str(getattr(error, "limit", "")) else "limit",
-                f"{error} (the session stopped it; a workflow that needs more raises "
-                f"{getattr(error, 'option', 'the option')})",
-            )
+            raise self._limit_failure(self.limit_errors[n_limits])
+
+    @staticmethod
+    def _limit_failure(error: BaseException) -> WorkflowFailure:
+        return WorkflowFailure(
+            "handoff-loop" if "handoff" in str(getattr(error, "limit", "")) else "limit",
+            f"{error} (the session stopped it; a workflow that needs more raises "
+            f"{getattr(error, 'option', 'the option')})",
+        )
 
     # ------------------------------------------------------------------ checks
 
