@@ -36,6 +36,7 @@ from voxfsm.agents.job import (
     get_job_context,
 )
 from voxfsm.agents.mock import mock_tools
+from voxfsm.agents.nodes import ModelSettings
 from voxfsm.agents.plugins import NOT_GIVEN
 from voxfsm.agents.run_result import (
     AgentHandoffEvent,
@@ -48,7 +49,6 @@ from voxfsm.agents.run_result import (
 from voxfsm.agents.session import AgentSession
 from voxfsm.agents.speech import PlayoutResult, ReplyBrokenOff, SpeechHandle
 from voxfsm.agents.tools import FunctionTool, StopResponse, ToolError, ToolFlag, function_tool
-from voxfsm.agents.voice.model_settings import ModelSettings
 
 __all__ = [
     "NOT_GIVEN",

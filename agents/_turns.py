@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from voxfsm.agents import nodes
 from voxfsm.agents._machine import fire_now
 from voxfsm.agents._outcome import Outcome, conflict_message, interpret
 from voxfsm.agents._scope import Scope, _speaker, _tool
@@ -205,7 +206,7 @@ class TurnRunner:
         s = self.s
         s._set_agent_state("thinking")
         s.current_speech = handle
-        stream: AsyncIterator[LLMChunk] = llm.chat(chat_ctx=ctx, tools=tools, tool_choice=choice)
+        stream = nodes.llm_stream(agent, llm, ctx, tools, choice)  # llm_node if overridden
         if s.output is not None:
             return await self._generate_spoken(scope, agent, handle, stream, choice)
         parts: list[str] = []
@@ -219,7 +220,13 @@ class TurnRunner:
                     log.warning("the LLM called tools although tools were disabled; calls dropped")
                 elif chunk.calls:
                     if parts:  # a reply's text comes before the calls emitted with it
-                        self._message(scope, agent, handle, "".join(parts), False)
+                        self._message(
+                            scope,
+                            agent,
+                            handle,
+                            await nodes.transcribe_text(agent, "".join(parts), choice),
+                            False,
+                        )
                         parts.clear()
                     for request in chunk.calls:
                         calls.append(self._call(scope, agent, handle, request))
@@ -229,7 +236,13 @@ class TurnRunner:
             self._answer_unrun(scope, agent, calls, "the model's reply broke off")
             raise
         if parts or handle.interrupted:
-            self._message(scope, agent, handle, "".join(parts), handle.interrupted)
+            self._message(
+                scope,
+                agent,
+                handle,
+                await nodes.transcribe_text(agent, "".join(parts), choice),
+                handle.interrupted,
+            )
         return [] if handle.interrupted else calls
 
     async def _generate_spoken(
@@ -374,7 +387,11 @@ class TurnRunner:
             if s._watch:
                 s._watch.tool_finished(agent, fc, out)
         if "function_tools_executed" in s._listeners:
-            s.emit("function_tools_executed", FunctionToolsExecutedEvent(list(calls), outputs))
+            executed = FunctionToolsExecutedEvent(list(calls), outputs)
+            s.emit("function_tools_executed", executed)
+            if not executed.has_tool_reply:  # a listener called cancel_tool_reply()
+                for outcome in outcomes:
+                    outcome.reply = False
         if s._agent is not agent or s._closing:
             return True  # update_agent() inside a tool moved the session on, or it is closing
         for n, (_, tool, _, _) in enumerate(plans):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Generator, Sequence
+from collections.abc import AsyncIterable, Generator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from voxfsm.agents import plugins
 from voxfsm.agents._scope import current_scope
 from voxfsm.agents._spec import StateHook
 from voxfsm.agents.chat import INSTRUCTIONS_ID, ChatContext, ChatMessage, ReadOnlyChatContext
+from voxfsm.agents.nodes import DefaultNodes, ModelSettings
 from voxfsm.agents.options import AGENT_OPTIONS
 from voxfsm.agents.options import accept as accept_options
 from voxfsm.agents.plugins import NOT_GIVEN
@@ -215,6 +216,29 @@ class Agent:
 
     async def on_user_turn_completed(self, turn_ctx: ChatContext, new_message: ChatMessage) -> None:
         """Runs before the reply to a user turn; raise ``StopResponse`` to skip the reply."""
+
+    # ------------------------------------------------------------------ pipeline nodes
+
+    default = DefaultNodes
+    """The default node implementations, for overrides to call (``Agent.default.llm_node``)."""
+
+    def llm_node(
+        self, chat_ctx: ChatContext, tools: list[FunctionTool], model_settings: ModelSettings
+    ) -> Any:
+        """Produce the reply: yields ``str``/``ChatChunk`` (or returns a ``str``)."""
+        return DefaultNodes.llm_node(self, chat_ctx, tools, model_settings)
+
+    def transcription_node(self, text: AsyncIterable[str], model_settings: ModelSettings) -> Any:
+        """Turn the reply's text into what is recorded and shown."""
+        return DefaultNodes.transcription_node(self, text, model_settings)
+
+    def tts_node(self, text: AsyncIterable[str], model_settings: ModelSettings) -> Any:
+        """Turn text into audio (the voice loop's TTS by default)."""
+        return DefaultNodes.tts_node(self, text, model_settings)
+
+    def stt_node(self, audio: AsyncIterable[bytes], model_settings: ModelSettings) -> Any:
+        """Turn the user's audio into text (the voice loop's STT by default)."""
+        return DefaultNodes.stt_node(self, audio, model_settings)
 
     # ------------------------------------------------------------------ mutators
 

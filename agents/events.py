@@ -44,6 +44,15 @@ class FunctionToolsExecutedEvent:
     function_calls: list[FunctionCall]
     function_call_outputs: list[FunctionCallOutput]
     type: Literal["function_tools_executed"] = "function_tools_executed"
+    _cancelled: list[bool] = attrs.field(factory=list, repr=False, eq=False)
+
+    def cancel_tool_reply(self) -> None:
+        """Ask for no LLM reply after these tools (a handoff still happens, silently)."""
+        self._cancelled.append(True)
+
+    @property
+    def has_tool_reply(self) -> bool:
+        return not self._cancelled
 
     def zipped(self) -> list[tuple[FunctionCall, FunctionCallOutput]]:
         return list(zip(self.function_calls, self.function_call_outputs, strict=True))

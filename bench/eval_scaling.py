@@ -124,6 +124,7 @@ def main() -> None:
     os.environ["VOXFSM_BENCH_LLM_CPU_MS"] = str(args.llm_cpu_ms)
     import ray
 
+    load_start = os.getloadavg()[0]
     start = time.perf_counter()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     init_s = time.perf_counter() - start
@@ -144,6 +145,9 @@ def main() -> None:
                 "python": platform.python_version(),
                 "ray": ray.__version__,
                 "cpus": os.cpu_count(),
+                # the machine is shared: the 1-minute load average says how busy it was
+                "load_avg_start": round(load_start, 2),
+                "load_avg_end": round(os.getloadavg()[0], 2),
                 "ray_node_ips": node_ips,
                 "ray_init_s": round(init_s, 2),
                 **overhead,

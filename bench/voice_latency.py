@@ -4,6 +4,7 @@
     python bench/voice_latency.py --baseline            # also the old settings, for comparison
     python bench/voice_latency.py --devices             # over PulseAudio null-sink devices
     python bench/voice_latency.py --stt whisper --turns 10 --end-silence-ms 400
+    python bench/voice_latency.py --stt whisper --llm local   # the real in-process model
 
 Per engine and setting, one conversation: a warm-up utterance (not counted) and ``--turns``
 espeak-ng utterances, each followed by 4.5 s of silence, fed in real time through one
@@ -66,6 +67,9 @@ UTTERANCES = [
     "Thank you, that is all for today.",
 ]
 ANSWER = "Sure. I can help you with that. One moment please."
+LOCAL_INSTRUCTIONS = (
+    "You are a phone assistant of Acme Broadband. Answer in one short sentence: it is spoken."
+)
 STAGES = ["endpoint", "stt_final", "llm_first_token", "tts_first_audio"]
 TARGET_MS = 500
 GAP_S = 4.5  # silence after each utterance: the answer (about 3 s) fits in it
@@ -133,7 +137,7 @@ async def conversation(
     speeches = [espeak(t, tmp / f"utt{i}.wav") for i, t in enumerate(texts)]
     if engine == "scripted":
         stt = ScriptedSTT(texts)
-    llm = ScriptedLLM({}, default=reply(ANSWER), chunk_words=3)
+    llm = cfg.get("llm") or ScriptedLLM({}, default=reply(ANSWER), chunk_words=3)
     session = AgentSession(llm=llm, stt=stt, tts=cfg["tts"])
     turns: list[dict[str, float]] = []
     endpoints: list[float] = []
@@ -161,7 +165,7 @@ async def conversation(
         end_silence_ms=cfg["end_silence_ms"],
         speculate_ms=cfg["speculate_ms"] if engine == "whisper" else None,
     )
-    running = asyncio.create_task(loop.run(Agent(instructions="bench")))
+    running = asyncio.create_task(loop.run(Agent(instructions=cfg.get("instructions", "bench"))))
     try:
         if not cfg["devices"]:
             await running
@@ -274,6 +278,12 @@ async def main() -> None:
     parser.add_argument(
         "--vosk-model", default="ko", help="vosk model (default ko: the only one on PyPI)"
     )
+    parser.add_argument(
+        "--llm",
+        choices=["scripted", "local"],
+        default="scripted",
+        help="scripted (3-word chunks, no model) or local: LocalLLM, the real in-process model",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log the loop's decisions")
     args = parser.parse_args()
     if args.verbose:
@@ -290,6 +300,13 @@ async def main() -> None:
             tmp = Path(folder)
             costs = vad_costs(espeak(UTTERANCES[0], tmp / "vad.wav"))
             tts = Pyttsx3TTS()
+            llm = None
+            if args.llm == "local":
+                from voxfsm.agents.llm.local import LocalLLM
+
+                llm = LocalLLM()
+                with console.status("loading the local LLM…"):
+                    await llm.aload()
             for engine in args.stt:
                 with console.status(f"loading {engine}…"):
                     stt = make_stt(engine, args.vosk_model)
@@ -299,6 +316,8 @@ async def main() -> None:
                         "devices": args.devices,
                         "end_silence_ms": end_silence,
                         "speculate_ms": speculate,
+                        "llm": llm,
+                        "instructions": LOCAL_INSTRUCTIONS if llm else "bench",
                     }
                     texts = [UTTERANCES[i % len(UTTERANCES)] for i in range(args.turns + 1)]
                     turns = await conversation(texts, tmp, engine, stt, cfg)
@@ -330,6 +349,7 @@ async def main() -> None:
             "loadavg_before": [round(x, 2) for x in load_before],
             "loadavg_after": [round(x, 2) for x in os.getloadavg()],
             "where": where,
+            "llm": repr(llm) if args.llm == "local" else "scripted",
             "vad_us_per_frame": costs,
             "results": results,
         },

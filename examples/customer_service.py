@@ -69,9 +69,11 @@ class CustomerService(Agent):
         super().__init__(
             instructions=(
                 "You are the customer service agent of Acme Broadband, on the phone. Ask for "
-                "the caller's name and record it. Send questions about bills and payments to "
-                "billing, and problems with the connection or equipment to technical support. "
-                "Keep answers short: they are spoken aloud."
+                "the caller's name and record it. You do not handle bills or technical "
+                "problems yourself: transfer anything about money, bills or payments to "
+                "billing, and anything about the internet, wifi or equipment to technical "
+                "support. Answer greetings and simple questions yourself, in one or two short "
+                "sentences: they are spoken aloud."
             ),
             chat_ctx=chat_ctx,
             tools=[record_name],
@@ -83,12 +85,14 @@ class CustomerService(Agent):
 
     @function_tool
     async def transfer_to_billing(self, ctx: Ctx) -> tuple[Billing, str]:
-        """Transfer the caller to billing for questions about bills, balances and payments."""
+        """Transfer the caller to billing: bills, charges, payments, refunds, fees, invoices,
+        balances, due dates, direct debits."""
         return Billing(chat_ctx=self.chat_ctx), f"Transferring {_first_name(ctx)} to billing."
 
     @function_tool
     async def transfer_to_tech_support(self, ctx: Ctx) -> tuple[TechSupport, str]:
-        """Transfer the caller to technical support for connection or equipment problems."""
+        """Transfer the caller to technical support: internet, wifi, broadband, router or modem
+        problems, slow, dropping or no connection."""
         target = TechSupport(chat_ctx=self.chat_ctx)
         return target, f"Transferring {_first_name(ctx)} to technical support."
 

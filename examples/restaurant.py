@@ -144,8 +144,10 @@ class Greeter(RestaurantAgent):
         super().__init__(
             instructions=(
                 "You are the friendly host of Luigi's restaurant on the phone. Find out whether "
-                "the caller wants to book a table or order takeaway and transfer them. "
-                f"The menu: {MENU_TEXT}. Keep answers short: they are spoken aloud."
+                "the caller wants to book a table or order takeaway and transfer them: you "
+                "take neither bookings nor orders yourself. Answer questions about the menu "
+                f"and prices yourself. The menu: {MENU_TEXT}. Keep answers to one or two short "
+                "sentences: they are spoken aloud."
             ),
             tts=voice("restaurant.greeter"),
         )
@@ -160,13 +162,13 @@ class Greeter(RestaurantAgent):
 
     @function_tool
     async def to_reservation(self) -> tuple[Reservation, str]:
-        """Transfer the caller to the reservations agent to book a table."""
+        """Transfer the caller to reservations to book, reserve or change a table to eat in."""
         target = reuse(self.session, Reservation).take_over_from(self)
         return target, "Transferring to reservations."
 
     @function_tool
     async def to_takeaway(self) -> tuple[Takeaway, str]:
-        """Transfer the caller to the takeaway agent to order food to pick up."""
+        """Transfer the caller to takeaway to order food to collect, pick up or take away."""
         return reuse(self.session, Takeaway).take_over_from(self), "Transferring to takeaway."
 
 
@@ -238,8 +240,9 @@ class Takeaway(BackToGreeter):
         super().__init__(
             instructions=(
                 "You take takeaway orders for Luigi's. The menu: "
-                f"{MENU_TEXT}. Add and remove items with your tools, never invent items, "
-                "and go to checkout when the caller has everything. Keep answers short."
+                f"{MENU_TEXT}. Add each item the caller asks for with add_to_order, one call "
+                "per item, and remove items with remove_from_order; never invent items. When "
+                "the caller has everything or wants to pay, use to_checkout. Keep answers short."
             ),
             tts=voice("restaurant.takeaway"),
         )
@@ -307,9 +310,11 @@ class Checkout(BackToGreeter):
     def __init__(self) -> None:
         super().__init__(
             instructions=(
-                "You take payment for takeaway orders at Luigi's. Tell the caller the total, "
-                "collect the card number, expiry date and security code, then confirm the "
-                "payment. If they want to change the order, send them back to takeaway."
+                "You take payment for takeaway orders at Luigi's. Tell the caller the total "
+                "and ask for the card number, expiry date and security code. As soon as the "
+                "caller gives them, save them with update_credit_card. When the caller agrees "
+                "to pay, use confirm_checkout. If they want to change the order, send them "
+                "back to takeaway. Keep answers short."
             ),
             tools=[update_name, update_phone],
             tts=voice("restaurant.checkout"),

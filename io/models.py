@@ -225,6 +225,7 @@ class ModelCache:
                     folder.is_dir()
                     and not folder.name.startswith(".")
                     and (folder.name not in known_folders)
+                    and folder.name != "llm"  # local LLMs: `voxfsm models list` shows them apart
                 ):
                     info = ModelInfo(folder.name, _guess_engine(folder), "added by hand")
                     statuses.append(ModelStatus(info, folder))

@@ -1,4 +1,5 @@
-"""LLMs: the protocol, a scripted model for tests and demos, and the OpenAI-compatible client.
+"""LLMs: the protocol, a scripted model for tests and demos, the OpenAI-compatible client and
+the in-process local model (``LocalLLM``).
 
 Like LiveKit's ``livekit.agents.llm``, this module also exports the chat items and the tool
 API (``function_tool``, ``ChatContext``, ``ToolError``...), so ``from livekit.agents.llm
@@ -82,6 +83,7 @@ def _is_agent(cls: type) -> bool:
 
 
 if TYPE_CHECKING:
+    from voxfsm.agents.llm.local import LocalLLM
     from voxfsm.agents.llm.openai import OpenAILLM
 
 __all__ = [
@@ -103,6 +105,7 @@ __all__ = [
     "LLMChunk",
     "LLMError",
     "LLMStream",
+    "LocalLLM",
     "OpenAILLM",
     "RawFunctionTool",
     "Request",
@@ -125,9 +128,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # the openai client is imported only when someone asks for it
+    # the openai client and llama.cpp are imported only when someone asks for them
     if name == "OpenAILLM":
         from voxfsm.agents.llm.openai import OpenAILLM
 
         return OpenAILLM
+    if name == "LocalLLM":
+        from voxfsm.agents.llm.local import LocalLLM
+
+        return LocalLLM
     raise AttributeError(f"module 'voxfsm.agents.llm' has no attribute {name!r}")

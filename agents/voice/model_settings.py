@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
+from voxfsm.agents.nodes import ModelSettings
 
-import attrs
-
-
-@attrs.define
-class ModelSettings:
-    """Settings of one LLM request: the tool choice in force (``"auto"``, ``"none"``...)."""
-
-    tool_choice: Any = "auto"
+__all__ = ["ModelSettings"]

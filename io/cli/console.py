@@ -65,6 +65,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=["vosk", "whisper"],
         help="speech recognizer (default: vosk when a vosk model is installed, else whisper)",
     )
+    parser.add_argument(
+        "--scripted",
+        action="store_true",
+        help="keep the app's own LLM instead of the local model (the default when installed)",
+    )
     parser.add_argument("--llm", metavar="URL", help="OpenAI-compatible server (e.g. llama.cpp)")
     parser.add_argument("--model", metavar="NAME", help="model name on the --llm server")
     parser.add_argument(
@@ -102,6 +107,15 @@ def _override_plugins(session: Any, args: argparse.Namespace, console: Console) 
 
         session.update_options(llm=OpenAILLM(model=args.model or "default", base_url=args.llm))
         console.print(Text(f"LLM: {args.model or '(server default)'} at {args.llm}", style="dim"))
+    else:
+        from voxfsm.agents.llm.local import default_llm
+
+        llm, notice = default_llm(scripted=args.scripted)
+        if llm is None:
+            console.print(Text(f"LLM: the app's own ({notice})", style="dim"))
+        else:
+            session.update_options(llm=llm)
+            console.print(Text(notice, style="dim"))
 
 
 def choose_stt(name: str | None) -> tuple[Any, str]:

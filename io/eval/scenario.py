@@ -32,7 +32,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import attrs
 import cattrs
@@ -86,7 +86,7 @@ class Scenario:
     lines: tuple[str, ...] = ()
     goal: str | None = None
     max_turns: int | None = None
-    mode: Literal["text"] = "text"
+    mode: str = "text"
     app: str | None = None
     expect: Expect = Expect()
     tags: tuple[str, ...] = ()
@@ -137,6 +137,11 @@ def _check(sc: Scenario, where: str) -> None:
         raise ScenarioError(
             f"{where}: scenario {sc.name!r} needs either `lines` (a scripted caller) or "
             "`goal` (an LLM-driven caller), not both and not neither"
+        )
+    if sc.mode != "text":
+        raise ScenarioError(
+            f"{where}: scenario {sc.name!r}: mode {sc.mode!r} is not available; only "
+            '"text" runs (voice mode is not built yet)'
         )
     if sc.turn_limit < 1:
         raise ScenarioError(f"{where}: scenario {sc.name!r}: max_turns must be at least 1")

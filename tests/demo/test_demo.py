@@ -45,7 +45,7 @@ def _check_call_outcome(data: dict[str, Any]) -> None:
 @pytest.fixture(scope="module")
 def voice_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     out = tmp_path_factory.mktemp("voice-demo")
-    code = main(["demo", "--fast", "--out", str(out)])
+    code = main(["demo", "--scripted", "--fast", "--out", str(out)])
     assert code == 0
     return out, (out / "transcript.json").read_text()
 
@@ -114,7 +114,7 @@ def test_text_fallback_when_the_voice_stack_is_missing(
         raise demo_call.VoiceUnavailable("no Whisper speech recognizer (test); install it")
 
     monkeypatch.setattr(demo_call, "voice_engines", missing)
-    assert main(["demo", "--out", str(tmp_path)]) == 0
+    assert main(["demo", "--scripted", "--out", str(tmp_path)]) == 0
     shown = capsys.readouterr().out
     assert "voice demo unavailable: no Whisper speech recognizer (test)" in shown
     assert "falling back to the text demo" in shown
@@ -135,7 +135,7 @@ def test_text_flag_never_touches_the_voice_stack(
         raise AssertionError("--text must not load speech engines")
 
     monkeypatch.setattr(demo_call, "voice_engines", forbidden)
-    assert main(["demo", "--text", "--out", str(tmp_path)]) == 0
+    assert main(["demo", "--scripted", "--text", "--out", str(tmp_path)]) == 0
     data = json.loads((tmp_path / "transcript.json").read_text())
     assert data["mode"] == "text"
     assert [t["said"] for t in data["turns"]] == restaurant.DEMO_TURNS

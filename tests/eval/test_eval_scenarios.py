@@ -56,6 +56,7 @@ expect = { judge = [{ turn = 2, intent = "asks what to order" }] }
         ('name = "a"\nlines = "hi"', "scenario.lines"),
         ('name = "a"\nlines = ["hi"]\nmax_turns = "many"', "scenario.max_turns"),
         ('name = "a"', "needs either `lines`"),
+        ('name = "a"\nlines = ["x"]\nmode = "voice"', "mode 'voice' is not available"),
         ('name = "a"\nlines = ["x"]\ngoal = "y"', "not both"),
         (
             'name = "a"\nlines = ["x"]\n[scenario.expect]\njudge = [{ turn = 5, intent = "i" }]',

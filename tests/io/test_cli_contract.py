@@ -54,6 +54,8 @@ def voxfsm(
     """Run ``voxfsm ARGS`` (through ``python -m voxfsm.io.cli``) to completion."""
     code = "import sys; sys.modules['numpy'] = None\n" if block_numpy else ""
     code += "import runpy; runpy.run_module('voxfsm.io.cli', run_name='__main__')"
+    if args[:1] == ("console",):  # the apps' own scripted LLMs, not the local model
+        args = ("console", "--scripted", *args[1:])
     return subprocess.run(
         [sys.executable, "-c", code, *args],
         input=stdin,
@@ -292,7 +294,7 @@ def test_a_signal_mid_call_writes_what_was_recorded(
 
 def test_text_console_with_a_pipe_left_open_quits_cleanly(app: Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "voxfsm.io.cli", "console", str(app), "--text"],
+        [sys.executable, "-m", "voxfsm.io.cli", "console", "--scripted", str(app), "--text"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -317,7 +319,7 @@ def test_startup_failure_with_a_pipe_left_open_does_not_abort(tmp_path: Path) ->
     path = tmp_path / "app.py"
     path.write_text("raise ImportError('half-installed dependency')\n")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "voxfsm.io.cli", "console", str(path), "--text"],
+        [sys.executable, "-m", "voxfsm.io.cli", "console", "--scripted", str(path), "--text"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -52,7 +52,7 @@ def console(
     *args: str, env: dict[str, str] | None = None, stdin: str = ""
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "voxfsm.io.cli", "console", *args],
+        [sys.executable, "-m", "voxfsm.io.cli", "console", "--scripted", *args],
         input=stdin,
         capture_output=True,
         text=True,
@@ -129,7 +129,16 @@ def test_usage_errors_exit_2(app: Path) -> None:
 
 def test_ctrl_c_ends_a_microphone_session_cleanly(app: Path, pulse: PulseServer) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "voxfsm.io.cli", "console", str(app), "--input-device", "pulse"],
+        [
+            sys.executable,
+            "-m",
+            "voxfsm.io.cli",
+            "console",
+            "--scripted",
+            str(app),
+            "--input-device",
+            "pulse",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -59,7 +59,14 @@ def test_the_namespace_really_has_no_network(tmp_path: Path) -> None:
 
 def test_the_demo_runs_offline_and_reaches_for_no_network(tmp_path: Path) -> None:
     code, attempts, watched, out = _offline(
-        tmp_path, "-m", "voxfsm.io.cli", "demo", "--fast", "--out", str(tmp_path / "demo")
+        tmp_path,
+        "-m",
+        "voxfsm.io.cli",
+        "demo",
+        "--scripted",
+        "--fast",
+        "--out",
+        str(tmp_path / "demo"),
     )
     assert code == 0, out
     assert attempts == [], attempts
