@@ -24,7 +24,9 @@ class Front(Agent):
     @function_tool
     async def go(self) -> Any:
         """Go to the back office (the return type declares no handoff: the bug)."""
-        return Back()
+        # written so that no static reading of the code infers the target either (an
+        # inferred target counts as declared, see agents/_infer.py)
+        return [Back][0]()
 
     @function_tool(handoff=Back)
     async def to_back(self) -> Back:
