@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, overload
 
 log = logging.getLogger("voxfsm.agents")
+
+_Listener = TypeVar("_Listener", bound=Callable[..., Any])
 
 
 class EventEmitter:
@@ -15,10 +17,17 @@ class EventEmitter:
     def __init__(self) -> None:
         self._listeners: dict[str, list[Callable[[Any], Any]]] = {}
 
-    def on(self, event: str, callback: Callable[[Any], Any] | None = None) -> Any:
-        """Register ``callback`` for ``event`` (usable as a decorator when called without it)."""
+    @overload
+    def on(self, event: str) -> Callable[[_Listener], _Listener]: ...
 
-        def register(cb: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    @overload
+    def on(self, event: str, callback: _Listener) -> _Listener: ...
+
+    def on(self, event: str, callback: Callable[..., Any] | None = None) -> Any:
+        """Register ``callback`` for ``event`` (usable as a decorator when called without it);
+        the callback is returned unchanged, with its own type."""
+
+        def register(cb: Callable[..., Any]) -> Callable[..., Any]:
             self._listeners.setdefault(event, []).append(cb)
             return cb
 

@@ -57,6 +57,8 @@ def _content(value: str | Sequence[str]) -> list[str]:
 
 @attrs.define(eq=False)
 class ChatMessage:
+    """A message in the history; ``interrupted`` marks speech cut off before its end."""
+
     role: Role
     content: list[str] = attrs.field(converter=_content)
     interrupted: bool = False
@@ -71,6 +73,8 @@ class ChatMessage:
 
 @attrs.define(eq=False)
 class FunctionCall:
+    """A tool call the LLM made (``arguments`` is a JSON string)."""
+
     call_id: str
     name: str
     arguments: str = "{}"
@@ -81,6 +85,8 @@ class FunctionCall:
 
 @attrs.define(eq=False)
 class FunctionCallOutput:
+    """A tool's result as the LLM sees it; ``is_error`` when the tool failed."""
+
     call_id: str
     name: str
     output: str

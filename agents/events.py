@@ -14,12 +14,16 @@ UserState = Literal["speaking", "listening", "away"]
 
 @attrs.frozen
 class ConversationItemAddedEvent:
+    """An item (message, tool call or output, handoff) was added to the history."""
+
     item: ChatItem
     type: Literal["conversation_item_added"] = "conversation_item_added"
 
 
 @attrs.frozen
 class AgentStateChangedEvent:
+    """The agent went from one state (initializing, listening, thinking, speaking) to another."""
+
     old_state: AgentState
     new_state: AgentState
     type: Literal["agent_state_changed"] = "agent_state_changed"
@@ -27,6 +31,8 @@ class AgentStateChangedEvent:
 
 @attrs.frozen
 class UserStateChangedEvent:
+    """The user started or stopped speaking (voice loop), or went away."""
+
     old_state: UserState
     new_state: UserState
     type: Literal["user_state_changed"] = "user_state_changed"
@@ -34,6 +40,8 @@ class UserStateChangedEvent:
 
 @attrs.frozen
 class UserInputTranscribedEvent:
+    """Speech recognition heard something; ``is_final`` is False for partial results."""
+
     transcript: str
     is_final: bool
     type: Literal["user_input_transcribed"] = "user_input_transcribed"
@@ -41,6 +49,8 @@ class UserInputTranscribedEvent:
 
 @attrs.frozen
 class FunctionToolsExecutedEvent:
+    """The tools the LLM called in one step ran; ``zipped()`` pairs each call with its output."""
+
     function_calls: list[FunctionCall]
     function_call_outputs: list[FunctionCallOutput]
     type: Literal["function_tools_executed"] = "function_tools_executed"
@@ -85,6 +95,8 @@ class MetricsEvent:
 
 @attrs.frozen
 class CloseEvent:
+    """The session closed; ``error`` is set when a failure closed it."""
+
     reason: str
     error: Any = None
     type: Literal["close"] = "close"

@@ -91,6 +91,8 @@ AgentMetrics = Union[LLMMetrics, STTMetrics, TTSMetrics, EOUMetrics, VADMetrics]
 
 @attrs.frozen
 class MetricsCollectedEvent:
+    """Metrics a stage reported (the ``metrics_collected`` event, LiveKit style)."""
+
     metrics: Any
     type: Literal["metrics_collected"] = "metrics_collected"
 

@@ -4,7 +4,7 @@ A string such as ``"pyttsx3:en-us+f3"`` or ``"vosk/path/to/model"`` names a prov
 before the first ``/`` or ``:``), an optional model (after ``/``) and an optional option (after
 ``:``).  Providers are registered as entry points in the ``voxfsm.plugins`` group, so the agent
 layer never imports the audio layer; each entry point is a class with
-``from_spec(model, option)``.
+``from_spec(model, option)`` and a ``plugin_kind`` ("llm", "stt", "tts" or "vad").
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 from importlib.metadata import entry_points
-from typing import Any, Final
+from typing import Any, Final, TypeVar, Union
 
 
 class _NotGiven:
@@ -34,6 +34,10 @@ class _NotGiven:
 
 
 NOT_GIVEN: Final = _NotGiven()
+
+_T = TypeVar("_T")
+NotGivenOr = Union[_T, _NotGiven]
+"""``NotGivenOr[X]``: an ``X``, or ``NOT_GIVEN`` (LiveKit's annotation for optional overrides)."""
 """Marks an override that was not passed (inherit the session's), unlike ``None`` (disabled)."""
 
 _SPEC = re.compile(r"^(?P<provider>[^/:]+)(?:/(?P<model>[^:]*))?(?::(?P<option>.*))?$")
@@ -66,4 +70,15 @@ def resolve(kind: str, value: Any) -> Any:
             f"{', '.join(sorted(known)) or '(none installed)'}; or pass an instance"
         )
     factory = known[name].load()
+    # a provider says what it is (``plugin_kind``): tts="vosk" or llm="pyttsx3" fails here,
+    # at construction, not on the first turn
+    provides = getattr(factory, "plugin_kind", None)
+    if provides is not None and provides != kind:
+        same_kind = sorted(
+            n for n, ep in known.items() if getattr(ep.load(), "plugin_kind", kind) == kind
+        )
+        raise ValueError(
+            f"{kind}={value!r}: {name!r} is a {provides} provider, not a {kind} one; "
+            f"{kind} providers: {', '.join(same_kind) or '(none installed)'}"
+        )
     return factory.from_spec(match["model"] or None, match["option"] or None)

@@ -20,24 +20,32 @@ EventType = Literal["message", "function_call", "function_call_output", "agent_h
 
 @attrs.frozen
 class ChatMessageEvent:
+    """A message in a :class:`RunResult` (see ``result.expect``)."""
+
     item: ChatMessage
     type: Literal["message"] = "message"
 
 
 @attrs.frozen
 class FunctionCallEvent:
+    """A tool call in a :class:`RunResult`."""
+
     item: FunctionCall
     type: Literal["function_call"] = "function_call"
 
 
 @attrs.frozen
 class FunctionCallOutputEvent:
+    """A tool's result in a :class:`RunResult`."""
+
     item: FunctionCallOutput
     type: Literal["function_call_output"] = "function_call_output"
 
 
 @attrs.frozen
 class AgentHandoffEvent:
+    """A handoff in a :class:`RunResult`, with the agent instances on both sides."""
+
     item: AgentHandoff
     old_agent: Agent | None
     new_agent: Agent

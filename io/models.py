@@ -1,7 +1,11 @@
 """Where speech models live: the download cache plus models that ship inside PyPI packages.
 
-The cache directory is ``$VOXFSM_MODEL_DIR`` or ``~/.cache/voxfsm/models``; each downloaded
-model is one folder in it. Nothing here touches the network unless ``download`` is called.
+The cache directory is ``$VOXFSM_MODEL_DIR``, else ``models`` in the user cache folder that
+platformdirs names (``$XDG_CACHE_HOME/voxfsm/models``, by default ``~/.cache/voxfsm/models``
+on Linux); each downloaded model is one folder in it, and model names never reach outside it.
+A download reads at most the published size, is checked against the published checksum and
+unpacks to at most ``MAX_UNPACK_RATIO`` times the archive size. Nothing here touches the
+network unless ``download`` is called.
 ``VOXFSM_MODEL_MIRROR`` replaces the host of every download URL (same file names), for
 sites that keep their own copy of the archives.
 """
@@ -29,6 +33,12 @@ logger = logging.getLogger(__name__)
 
 _VOSK_BASE = "https://alphacephei.com/vosk/models/"
 _CHUNK = 256 * 1024
+
+MAX_DOWNLOAD_BYTES = 4 * 1024**3
+"""Largest download accepted when a model has no published size (4 GiB)."""
+
+MAX_UNPACK_RATIO = 20
+"""An archive may unpack to at most this many times its own size (speech models: 1-3x)."""
 
 
 class ModelNotFoundError(FileNotFoundError):
@@ -135,9 +145,33 @@ class ModelStatus:
 
 
 def default_model_dir() -> Path:
-    """``$VOXFSM_MODEL_DIR`` or ``~/.cache/voxfsm/models``."""
+    """``$VOXFSM_MODEL_DIR``, else the ``models`` folder in voxfsm's user cache folder."""
     env = os.environ.get("VOXFSM_MODEL_DIR")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "voxfsm" / "models"
+    if env:
+        return Path(env).expanduser()
+    try:
+        from platformdirs import user_cache_dir
+    except ImportError:  # same place platformdirs picks on Linux
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(base).expanduser() / "voxfsm" / "models"
+    return Path(user_cache_dir("voxfsm", appauthor=False)) / "models"
+
+
+def _check_name(name: str, root: Path) -> None:
+    """A model name is one folder name inside the cache, never a path out of it."""
+    if (
+        not name
+        or name in (".", "..")
+        or "/" in name
+        or "\\" in name
+        or os.sep in name
+        or name.startswith(".")
+        or "\0" in name
+    ):
+        raise ModelNotFoundError(
+            f"{name!r} is not a model name (names are folders inside the cache {root}, "
+            "e.g. en-small); see `voxfsm models list`, or pass a model folder's path to the engine"
+        )
 
 
 def package_dir(module: str) -> Path | None:
@@ -182,6 +216,7 @@ class ModelCache:
 
     def find(self, name: str) -> Path | None:
         """Where ``name`` is installed, or None."""
+        _check_name(name, self.root)
         try:
             info = self.info(name)
         except ModelNotFoundError:
@@ -191,6 +226,7 @@ class ModelCache:
 
     def path(self, name: str) -> Path:
         """Where ``name`` is installed; raises :class:`ModelNotFoundError` saying how to get it."""
+        _check_name(name, self.root)
         found = self.find(name)
         if found is not None:
             return found
@@ -268,7 +304,9 @@ class ModelCache:
         with tempfile.TemporaryDirectory(dir=self.root, prefix=".download-") as tmp:
             archive = Path(tmp) / (Path(urllib.parse.urlsplit(url).path).name or "model.zip")
             _verify(info, _fetch(url, archive, info, progress))
-            unpacked = _unzip(archive, Path(tmp) / "unpacked")
+            unpacked = _unzip(
+                archive, Path(tmp) / "unpacked", archive.stat().st_size * MAX_UNPACK_RATIO
+            )
             source = unpacked / info.folder if info.folder else unpacked
             if not source.is_dir():
                 entries = list(unpacked.iterdir())
@@ -337,7 +375,9 @@ def _fetch(url: str, dest: Path, info: ModelInfo, progress: bool | None) -> dict
     out: BinaryIO = dest.open("wb")
     try:
         header = response.headers.get("Content-Length")
-        total = info.size or (int(header) if header else None)
+        total = info.size or (int(header) if header and header.isdigit() else None)
+        # never read past the published size: one byte more is enough to know it is wrong
+        limit = (info.size if info.size is not None else MAX_DOWNLOAD_BYTES) + 1
         columns = (
             TextColumn(f"[bold]{info.name}"),
             BarColumn(),
@@ -347,7 +387,7 @@ def _fetch(url: str, dest: Path, info: ModelInfo, progress: bool | None) -> dict
         )
         with Progress(*columns, console=console, disable=not show) as bar:
             task = bar.add_task("download", total=total)
-            for chunk in iter(lambda: response.read(_CHUNK), b""):
+            while size < limit and (chunk := response.read(min(_CHUNK, limit - size))):
                 out.write(chunk)
                 for hasher in hashers.values():
                     hasher.update(chunk)
@@ -369,6 +409,13 @@ def _verify(info: ModelInfo, actual: dict[str, str]) -> None:
         f"retry `voxfsm models download {info.name}`; if it fails again, check VOXFSM_MODEL_MIRROR"
     )
     size = int(actual["size"])
+    published = info.size if info.size is not None else MAX_DOWNLOAD_BYTES
+    if size > published:
+        raise ModelDownloadError(
+            f"the server sent more than the {published} bytes of {info.name} "
+            f"({'its published size' if info.size is not None else 'the limit'}); reading "
+            f"stopped there and nothing was unpacked; {retry}"
+        )
     if info.size is not None and size != info.size:
         raise ModelDownloadError(
             f"download of {info.name} is {size} bytes, expected {info.size} "
@@ -399,12 +446,29 @@ def _members(zf: zipfile.ZipFile, dest: Path) -> Iterator[zipfile.ZipInfo]:
         yield member
 
 
-def _unzip(archive: Path, dest: Path) -> Path:
+def _unzip(archive: Path, dest: Path, max_bytes: int) -> Path:
+    """Unpack ``archive`` into ``dest``, writing at most ``max_bytes`` (the sizes in a zip's
+    directory can lie, so the bytes actually written are counted)."""
+    written = 0
     try:
         with zipfile.ZipFile(archive) as zf:
             dest.mkdir(parents=True)
             for member in _members(zf, dest):
-                zf.extract(member, dest)
+                target = dest / member.filename
+                if member.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(member) as source, target.open("wb") as out:
+                    while chunk := source.read(_CHUNK):
+                        written += len(chunk)
+                        if written > max_bytes:
+                            raise ModelDownloadError(
+                                f"{archive.name} unpacks to more than {max_bytes} bytes "
+                                f"({MAX_UNPACK_RATIO}x its size); refusing it as a zip bomb, "
+                                "not a genuine model"
+                            )
+                        out.write(chunk)
     except zipfile.BadZipFile as exc:
         raise ModelDownloadError(
             f"{archive.name} is not a zip archive ({exc}); the server sent something else"

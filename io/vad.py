@@ -55,6 +55,9 @@ class WebRtcVAD:
     quietest frame of the last second; ``min_snr_db=0`` turns that gate off.
     """
 
+    plugin_kind = "vad"
+    """What a plugin string naming this provider must be used for."""
+
     def __init__(self, aggressiveness: int = 2, *, min_snr_db: float = 6.0) -> None:
         if aggressiveness not in (0, 1, 2, 3):
             raise ValueError(f"aggressiveness must be 0, 1, 2 or 3, got {aggressiveness!r}")
@@ -106,6 +109,9 @@ class SileroVAD:
     latest score. Hysteresis (speech until the score drops below ``threshold - 0.15``) keeps
     it from flickering inside words.
     """
+
+    plugin_kind = "vad"
+    """What a plugin string naming this provider must be used for."""
 
     def __init__(self, threshold: float = 0.5) -> None:
         try:

@@ -58,10 +58,12 @@ RawFunctionTool = FunctionTool
 
 
 def is_function_tool(obj: Any) -> bool:
+    """Whether ``obj`` is a tool made with ``@function_tool``."""
     return isinstance(obj, FunctionTool)
 
 
 def is_raw_function_tool(obj: Any) -> bool:
+    """Whether ``obj`` is a tool declared with a raw JSON schema."""
     return isinstance(obj, FunctionTool) and obj._raw_schema is not None
 
 

@@ -117,6 +117,7 @@ class Coverage:
 
 
 def format_edge(edge: Edge) -> str:
+    """An edge as ``agent --tool--> target`` (``(stays)`` when the tool keeps the agent)."""
     agent, tool, target = edge
     return f"{agent} --{tool}--> {target if target is not None else '(stays)'}"
 

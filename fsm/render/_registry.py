@@ -17,6 +17,8 @@ _F = TypeVar("_F", bound=Renderer)
 
 @attrs.frozen
 class Format:
+    """A graph output format: its name, the file suffixes that pick it, and its renderer."""
+
     name: str
     suffixes: tuple[str, ...]
     fn: Renderer
@@ -36,6 +38,7 @@ def register(name: str, *suffixes: str) -> Callable[[_F], _F]:
 
 
 def format_for(path: str | Path) -> Format:
+    """The format a file name asks for, by its suffix; a clear ``ValueError`` otherwise."""
     suffix = Path(path).suffix.lower()
     for fmt in FORMATS.values():
         if suffix in fmt.suffixes:
@@ -48,6 +51,7 @@ def format_for(path: str | Path) -> Format:
 
 
 def get_format(name: str) -> Format:
+    """The format called ``name`` (``svg``, ``png``, ``dot``, ``mermaid``, ``text``...)."""
     try:
         return FORMATS[name]
     except KeyError:

@@ -18,6 +18,7 @@ class GraphvizNotFound(RuntimeError):
 
 
 def dot_available() -> bool:
+    """Whether Graphviz's ``dot`` program is on the PATH (needed for SVG and PNG)."""
     return shutil.which("dot") is not None
 
 
@@ -36,9 +37,11 @@ def _pipe(dot_source: str, fmt: str) -> bytes:
 
 @register("svg", ".svg")
 def to_svg(graph: WorkflowGraph) -> bytes:
+    """The graph drawn as SVG by Graphviz."""
     return _pipe(to_dot(graph), "svg")
 
 
 @register("png", ".png")
 def to_png(graph: WorkflowGraph) -> bytes:
+    """The graph drawn as PNG by Graphviz."""
     return _pipe(to_dot(graph), "png")

@@ -73,6 +73,7 @@ _RESULTS = cattrs.Converter()
 
 
 def result_converter() -> cattrs.Converter:
+    """The cattrs converter that turns scenario results into JSON-safe data and back."""
     return _RESULTS
 
 
@@ -199,6 +200,8 @@ class _Run:
                     "this scenario has a goal but there is no caller LLM: pass --caller-llm URL "
                     "or define make_caller_llm() in the app module"
                 )
+        if self.sc.mode == "voice":
+            return await self._play_voice(session)
         try:
             await self._timed("starting the session", session.start(self.app.new_entry()))
             self._collect(session, 0)
@@ -227,6 +230,26 @@ class _Run:
             self._collect(session, self.turns)
             await session.aclose(drain_timeout=2.0)
             raise
+
+    async def _play_voice(self, session: Any) -> Any:
+        from voxfsm.io.eval.voice import play_voice
+
+        lines = list(self.sc.lines[: self.sc.turn_limit])
+        try:
+            limit = self.options.turn_timeout * (len(lines) + 1)
+            await play_voice(self.app, session, lines, self.latencies, limit)
+            return session
+        except BaseException:
+            await session.aclose(drain_timeout=2.0)
+            raise
+        finally:
+            # turns are counted by what recognition delivered: one user message each
+            for item in session.history.items:
+                entry = _entry(item, self.turns)
+                if entry["kind"] == "user":
+                    self.turns += 1
+                    entry["turn"] = self.turns
+                self.transcript.append(entry)
 
 
 async def run_scenario(app_spec: str, sc: Scenario, options: EvalOptions) -> ScenarioResult:

@@ -24,7 +24,9 @@ A scenario file is TOML (read with ``tomllib``; ``tomli`` on Python 3.10)::
     judge = "The reply names the order total."   # intent for the last turn's reply
     # or judge = [{ turn = 2, intent = "..." }]  (turns count from 1)
 
-Only text mode runs here: the caller's lines go to ``session.run(user_input=...)``.
+``mode = "text"`` (default) sends the caller's lines to ``session.run(user_input=...)``;
+``mode = "voice"`` has a simulated caller speak them through the real voice loop (Piper
+voice → VAD → Whisper tiny.en → agents → their TTS), see :mod:`voxfsm.io.eval.voice`.
 """
 
 from __future__ import annotations
@@ -71,6 +73,8 @@ class JudgeSpec:
 
 @attrs.frozen
 class Expect:
+    """What a scenario expects: agents visited, the exact path, the final agent, and more."""
+
     agents: tuple[str, ...] = ()
     path: tuple[str, ...] | None = None
     final_agent: str | None = None
@@ -82,6 +86,8 @@ class Expect:
 
 @attrs.frozen
 class Scenario:
+    """One caller scenario: its lines (or a goal for a model-driven caller) and expectations."""
+
     name: str
     lines: tuple[str, ...] = ()
     goal: str | None = None
@@ -138,10 +144,13 @@ def _check(sc: Scenario, where: str) -> None:
             f"{where}: scenario {sc.name!r} needs either `lines` (a scripted caller) or "
             "`goal` (an LLM-driven caller), not both and not neither"
         )
-    if sc.mode != "text":
+    if sc.mode not in ("text", "voice"):
         raise ScenarioError(
-            f"{where}: scenario {sc.name!r}: mode {sc.mode!r} is not available; only "
-            '"text" runs (voice mode is not built yet)'
+            f'{where}: scenario {sc.name!r}: mode must be "text" or "voice", not {sc.mode!r}'
+        )
+    if sc.mode == "voice" and not sc.lines:
+        raise ScenarioError(
+            f"{where}: scenario {sc.name!r}: voice mode needs `lines` for the caller to speak"
         )
     if sc.turn_limit < 1:
         raise ScenarioError(f"{where}: scenario {sc.name!r}: max_turns must be at least 1")

@@ -78,6 +78,7 @@ class CallTimeline:
 
 
 def to_internal(clip: AudioClip) -> Frame:
+    """A clip's samples at the internal rate (16 kHz int16 mono)."""
     return resample(np.asarray(clip.samples, np.int16), clip.sample_rate, SAMPLE_RATE)
 
 

@@ -36,6 +36,9 @@ class ScriptedSTT:
     ``LookupError`` so a test cannot silently get an empty utterance.
     """
 
+    plugin_kind = "stt"
+    """What a plugin string naming this provider must be used for."""
+
     provider = "scripted"
 
     def __init__(self, transcripts: Iterable[str | Transcript], *, partials: bool = False) -> None:

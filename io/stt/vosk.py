@@ -172,6 +172,9 @@ class VoskSTT:
     ``await stt.prepare()``.
     """
 
+    plugin_kind = "stt"
+    """What a plugin string naming this provider must be used for."""
+
     provider = "vosk"
 
     def __init__(

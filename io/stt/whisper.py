@@ -117,6 +117,9 @@ class WhisperSTT:
     speech ("why, why, why..."), and the fallback that cures it costs seconds.
     """
 
+    plugin_kind = "stt"
+    """What a plugin string naming this provider must be used for."""
+
     provider = "whisper"
 
     def __init__(

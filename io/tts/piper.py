@@ -42,6 +42,9 @@ def resolve_piper_voice(voice: str | os.PathLike[str]) -> Path:
 class PiperTTS:
     """Offline neural TTS with a Piper voice (default: en_US joe, from PyPI)."""
 
+    plugin_kind = "tts"
+    """What a plugin string naming this provider must be used for."""
+
     provider = "piper"
 
     def __init__(self, voice: str | os.PathLike[str] = "en-joe") -> None:

@@ -160,6 +160,9 @@ class Pyttsx3TTS:
     Every instance keeps its own settings, so each agent can sound different.
     """
 
+    plugin_kind = "tts"
+    """What a plugin string naming this provider must be used for."""
+
     provider = "pyttsx3"
 
     def __init__(

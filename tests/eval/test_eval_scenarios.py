@@ -56,7 +56,8 @@ expect = { judge = [{ turn = 2, intent = "asks what to order" }] }
         ('name = "a"\nlines = "hi"', "scenario.lines"),
         ('name = "a"\nlines = ["hi"]\nmax_turns = "many"', "scenario.max_turns"),
         ('name = "a"', "needs either `lines`"),
-        ('name = "a"\nlines = ["x"]\nmode = "voice"', "mode 'voice' is not available"),
+        ('name = "a"\nlines = ["x"]\nmode = "video"', 'mode must be "text" or "voice"'),
+        ('name = "a"\ngoal = "x"\nmode = "voice"', "voice mode needs `lines`"),
         ('name = "a"\nlines = ["x"]\ngoal = "y"', "not both"),
         (
             'name = "a"\nlines = ["x"]\n[scenario.expect]\njudge = [{ turn = 5, intent = "i" }]',
@@ -103,3 +104,10 @@ def test_the_shipped_scenarios_cover_every_example_with_at_least_fifty() -> None
             "intake",
         )
     }
+
+
+def test_the_voice_scenarios_are_a_folder_of_their_own() -> None:
+    voice = load_scenarios(ROOT / "examples" / "scenarios" / "voice")
+    assert voice and all(sc.mode == "voice" and sc.lines for sc in voice)
+    shipped = load_scenarios(ROOT / "examples" / "scenarios")
+    assert all(sc.mode == "text" for sc in shipped)  # the 54 stay fast

@@ -74,6 +74,30 @@ def messages(session: AgentSession[Any]) -> list[ChatMessage]:
 def test_sentences_are_cut_at_their_ends() -> None:
     assert split_sentences("Sure. Your bal") == (["Sure."], "Your bal")
     assert split_sentences("One! Two? Three;\nfour") == (["One!", "Two?", "Three;"], "four")
+    # abbreviations, times and numbers are not sentence ends (pysbd)
+    text = "Please see Dr. Smith at 5 p.m. today, e.g. in room no. 42. It costs $4.50. Bye"
+    assert split_sentences(text) == (
+        ["Please see Dr. Smith at 5 p.m. today, e.g. in room no. 42.", "It costs $4.50."],
+        "Bye",
+    )
+
+
+def test_sentence_splitting_is_streaming_safe() -> None:
+    """Fed token by token, the sentences come out the same as from the whole text, and none
+    is handed out before text after it has arrived ("Dr." might not end a sentence)."""
+    text = "Dr. Smith sees you at 5 p.m. on Friday. Bring form no. 7, please! Thanks."
+    assert split_sentences("Call Dr.") == ([], "Call Dr.")
+    assert split_sentences("Call Dr. ") == ([], "Call Dr. ")
+    spoken, buffer = [], ""
+    for token in text.replace(" ", " \0").split("\0"):
+        done, buffer = split_sentences(buffer + token)
+        spoken.extend(done)
+    spoken.append(buffer.strip())
+    assert spoken == [
+        "Dr. Smith sees you at 5 p.m. on Friday.",
+        "Bring form no. 7, please!",
+        "Thanks.",
+    ]
     assert split_sentences("It costs 3.50 euros") == ([], "It costs 3.50 euros")
 
 

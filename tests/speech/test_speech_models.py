@@ -227,3 +227,68 @@ def test_cli_list_download_and_path(
     (other / "my-model" / "am").mkdir(parents=True)
     assert main(["models", "--dir", str(other), "path", "my-model"]) == 0
     assert capsys.readouterr().out.strip() == str(other / "my-model")
+
+
+class EndlessResponse:
+    """An HTTP response that never ends, counting the bytes the client asked for."""
+
+    def __init__(self, head: bytes) -> None:
+        self.head, self.read_bytes = head, 0
+        self.headers: dict[str, str] = {}
+
+    def read(self, n: int) -> bytes:
+        data = (self.head[self.read_bytes :] + bytes(n))[:n]
+        self.read_bytes += len(data)
+        return data
+
+    def close(self) -> None:
+        pass
+
+
+def test_download_stops_reading_at_the_published_size(
+    server: Server, model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    info = fake_info(server)
+    response = EndlessResponse(FAKE_VOSK)
+
+    class Opener:
+        def open(self, url: str, timeout: float) -> EndlessResponse:
+            return response
+
+    monkeypatch.setattr("voxfsm.io.models._open", lambda url: Opener())
+
+    with pytest.raises(ModelDownloadError, match=r"more than the \d+ bytes of test"):
+        ModelCache().download(info, progress=False)
+
+    assert response.read_bytes == len(FAKE_VOSK) + 1  # one byte past the size, no more
+    assert leftovers(model_dir) == []
+
+
+def test_a_zip_bomb_is_refused_while_unpacking(server: Server, model_dir: Path) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("bomb/am/zeros.bin", bytes(50_000_000))  # 50 MB of zeros: ~50 KB zipped
+    bomb = buffer.getvalue()
+    server.files["/bomb.zip"] = bomb
+    info = fake_info(server, url=server.url("/bomb.zip"), size=len(bomb), sha256=None)
+
+    with pytest.raises(ModelDownloadError, match="zip bomb"):
+        ModelCache().download(info, progress=False)
+
+    assert leftovers(model_dir) == []
+
+
+@pytest.mark.parametrize("name", ["../../etc", "..", "/etc", "a/../../b", ".hidden"])
+def test_model_names_never_leave_the_cache(model_dir: Path, name: str) -> None:
+    (model_dir.parent / "etc").mkdir(exist_ok=True)
+
+    with pytest.raises(ModelNotFoundError, match="is not a model name"):
+        ModelCache().path(name)
+    assert main(["models", "path", name]) == 1
+
+
+def test_the_cache_follows_xdg_cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VOXFSM_MODEL_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+
+    assert ModelCache().root == tmp_path / "xdg" / "voxfsm" / "models"

@@ -20,6 +20,8 @@ _INSTRUCTIONS = (
 
 @attrs.frozen
 class GetAddressResult:
+    """The address a :class:`GetAddressTask` collected."""
+
     address: str
 
 

@@ -22,6 +22,8 @@ _INSTRUCTIONS = (
 
 @attrs.frozen
 class GetDtmfResult:
+    """The keypad digits a DTMF task collected."""
+
     user_input: str
     """The digits, separated by single spaces (``"1 2 3"``)."""
 

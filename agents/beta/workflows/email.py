@@ -24,6 +24,8 @@ _INSTRUCTIONS = (
 
 @attrs.frozen
 class GetEmailResult:
+    """The email address a :class:`GetEmailTask` collected."""
+
     email_address: str
 
 

@@ -30,11 +30,15 @@ _SUMMARY_PROMPT = (
 
 @attrs.frozen
 class TaskGroupResult:
+    """Each task's result in a task group, by task id."""
+
     task_results: dict[str, Any]
 
 
 @attrs.frozen
 class TaskCompletedEvent:
+    """One task of a task group finished, with its result."""
+
     agent_task: AgentTask[Any]
     task_id: str
     result: Any
