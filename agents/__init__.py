@@ -7,7 +7,7 @@ changing imports.  Nothing here touches audio or the network.
 from __future__ import annotations
 
 # LiveKit code reaches these as attributes: `from livekit.agents import llm, cli, metrics`
-from voxfsm.agents import cli, llm, metrics, utils
+from voxfsm.agents import beta, cli, llm, metrics, utils
 from voxfsm.agents.agent import Agent, AgentTask
 from voxfsm.agents.chat import (
     AgentHandoff,
@@ -30,6 +30,7 @@ from voxfsm.agents.events import (
 )
 from voxfsm.agents.job import (
     AgentServer,
+    AutoSubscribe,
     JobContext,
     JobProcess,
     WorkerOptions,
@@ -37,7 +38,7 @@ from voxfsm.agents.job import (
 )
 from voxfsm.agents.mock import mock_tools
 from voxfsm.agents.nodes import ModelSettings
-from voxfsm.agents.plugins import NOT_GIVEN
+from voxfsm.agents.plugins import NOT_GIVEN, NotGivenOr
 from voxfsm.agents.run_result import (
     AgentHandoffEvent,
     ChatMessageEvent,
@@ -49,6 +50,7 @@ from voxfsm.agents.run_result import (
 from voxfsm.agents.session import AgentSession
 from voxfsm.agents.speech import PlayoutResult, ReplyBrokenOff, SpeechHandle
 from voxfsm.agents.tools import FunctionTool, StopResponse, ToolError, ToolFlag, function_tool
+from voxfsm.agents.voice.room_io import RoomInputOptions, RoomOutputOptions
 
 __all__ = [
     "NOT_GIVEN",
@@ -59,6 +61,7 @@ __all__ = [
     "AgentSession",
     "AgentStateChangedEvent",
     "AgentTask",
+    "AutoSubscribe",
     "ChatContext",
     "ChatItem",
     "ChatMessage",
@@ -76,8 +79,11 @@ __all__ = [
     "JobProcess",
     "MetricsEvent",
     "ModelSettings",
+    "NotGivenOr",
     "PlayoutResult",
     "ReplyBrokenOff",
+    "RoomInputOptions",
+    "RoomOutputOptions",
     "RunContext",
     "RunEvent",
     "RunResult",
@@ -88,6 +94,7 @@ __all__ = [
     "UserInputTranscribedEvent",
     "UserStateChangedEvent",
     "WorkerOptions",
+    "beta",
     "cli",
     "function_tool",
     "get_job_context",

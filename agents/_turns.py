@@ -125,7 +125,7 @@ class TurnRunner:
         while True:
             if not tools_enabled or steps >= s.max_tool_steps:
                 choice = "none"
-            tools = agent.all_tools() if choice != "none" else []
+            tools = nodes.visible_tools(agent.all_tools()) if choice != "none" else []
             ctx = first_ctx if first_ctx is not None else agent._chat_ctx
             if instructions:  # ephemeral: only this reply's first request sees it
                 ctx = ChatContext([*ctx._items, ChatMessage(role="system", content=[instructions])])

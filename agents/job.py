@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import enum
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -26,6 +27,15 @@ log = logging.getLogger("voxfsm.agents")
 _current: contextvars.ContextVar[JobContext | None] = contextvars.ContextVar(
     "voxfsm_job", default=None
 )
+
+
+class AutoSubscribe(str, enum.Enum):
+    """What ``ctx.connect(auto_subscribe=...)`` would subscribe to (nothing to do offline)."""
+
+    SUBSCRIBE_ALL = "subscribe_all"
+    SUBSCRIBE_NONE = "subscribe_none"
+    AUDIO_ONLY = "audio_only"
+    VIDEO_ONLY = "video_only"
 
 
 @attrs.define

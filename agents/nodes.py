@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -77,6 +78,20 @@ class DefaultNodes:
         pcm = b"".join([frame async for frame in audio])
         if pcm:
             yield await stt.transcribe(pcm)
+
+
+current_hook: ContextVar[str | None] = ContextVar("voxfsm_hook", default=None)
+"""The agent hook whose code (or speech it started) is running: ``"on_enter"``..."""
+
+
+def visible_tools(tools: list[Any]) -> list[Any]:
+    """The tools an LLM request may offer: in replies made by ``on_enter``, not those flagged
+    ``ToolFlag.IGNORE_ON_ENTER``."""
+    if current_hook.get() != "on_enter":
+        return tools
+    from voxfsm.agents.tools import ToolFlag
+
+    return [t for t in tools if not (getattr(t, "flags", 0) & ToolFlag.IGNORE_ON_ENTER)]
 
 
 def overridden(agent: Agent, node: str) -> bool:

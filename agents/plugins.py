@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 from importlib.metadata import entry_points
-from typing import Any, Final
+from typing import Any, Final, TypeVar, Union
 
 
 class _NotGiven:
@@ -34,6 +34,10 @@ class _NotGiven:
 
 
 NOT_GIVEN: Final = _NotGiven()
+
+_T = TypeVar("_T")
+NotGivenOr = Union[_T, _NotGiven]
+"""``NotGivenOr[X]``: an ``X``, or ``NOT_GIVEN`` (LiveKit's annotation for optional overrides)."""
 """Marks an override that was not passed (inherit the session's), unlike ``None`` (disabled)."""
 
 _SPEC = re.compile(r"^(?P<provider>[^/:]+)(?:/(?P<model>[^:]*))?(?::(?P<option>.*))?$")

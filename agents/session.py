@@ -18,7 +18,7 @@ from typing import Any, Generic
 import attrs
 from typing_extensions import TypeVar
 
-from voxfsm.agents import _tasks, job, plugins
+from voxfsm.agents import _tasks, job, nodes, plugins
 from voxfsm.agents._events import EventEmitter
 from voxfsm.agents._machine import SWAP, declares, definition_for, fire_now, register, registered
 from voxfsm.agents._scope import Scope, _frame, _scope, _speaker, _tool, current_scope
@@ -655,6 +655,7 @@ class AgentSession(EventEmitter, Generic[T]):
         # a hook is not inside a tool even when a tool's AgentTask entered it: its replies
         # may call the agent's own tools
         tool = _tool.set(None)
+        in_hook = nodes.current_hook.set(hook)  # replies made here see it (IGNORE_ON_ENTER)
         watch = self._watch
         if watch:
             watch.hook_started(agent, hook)
@@ -665,6 +666,7 @@ class AgentSession(EventEmitter, Generic[T]):
             error = exc
             raise
         finally:
+            nodes.current_hook.reset(in_hook)
             _tool.reset(tool)
             _speaker.reset(token)
             if watch:

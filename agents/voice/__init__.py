@@ -20,7 +20,7 @@ from voxfsm.agents.events import (
 from voxfsm.agents.metrics import MetricsCollectedEvent
 from voxfsm.agents.session import AgentSession
 from voxfsm.agents.speech import SpeechHandle
-from voxfsm.agents.voice import events, run_result
+from voxfsm.agents.voice import events, room_io, run_result
 from voxfsm.agents.voice.model_settings import ModelSettings
 
 __all__ = [
@@ -39,5 +39,6 @@ __all__ = [
     "UserInputTranscribedEvent",
     "UserStateChangedEvent",
     "events",
+    "room_io",
     "run_result",
 ]

@@ -10,10 +10,11 @@ joins an existing cluster instead, whose nodes must have voxfsm and the app inst
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from voxfsm.io.eval.runner import EvalOptions, result_converter, run_scenario
@@ -89,6 +90,33 @@ def run_asyncio(
     return asyncio.run(_run_asyncio(app, scenarios, options, workers, on_result, timeout))
 
 
+@contextlib.contextmanager
+def ray_runtime(workers: int, address: str | None, init_timeout: float = 120.0) -> Iterator[None]:
+    """Ray for one run: join ``address``, or start a local runtime with ``workers`` CPUs.
+
+    Nothing happens when Ray is already initialized (the caller owns it); a runtime started
+    here is shut down at the end.
+    """
+    import ray
+
+    if ray.is_initialized():
+        yield
+        return
+    begin = time.monotonic()
+    if address:
+        ray.init(address=address, log_to_driver=False)
+    else:
+        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+    took = time.monotonic() - begin
+    log.info("Ray ready in %.1f s", took)
+    if took > init_timeout:
+        log.warning("starting Ray took %.0f s (more than %.0f s)", took, init_timeout)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
 def _remote_run(app: str, scenario: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
     # runs on a Ray worker: import there, so the driver never ships engine objects
     import logging as _logging
@@ -113,17 +141,7 @@ def run_ray(
     """Every scenario as one Ray task; at most ``workers`` run at once. Results in input order."""
     import ray
 
-    started_here = not ray.is_initialized()
-    if started_here:
-        begin = time.monotonic()
-        if address:
-            ray.init(address=address, log_to_driver=False)
-        else:
-            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
-        log.info("Ray ready in %.1f s", time.monotonic() - begin)
-        if time.monotonic() - begin > init_timeout:
-            log.warning("starting Ray took %.0f s", time.monotonic() - begin)
-    try:
+    with ray_runtime(workers, address, init_timeout):
         task = ray.remote(num_cpus=1, max_retries=1)(_remote_run)
         opts = _options_data(options)
         app_ref = ray.put(app)
@@ -151,9 +169,6 @@ def run_ray(
                 results[i] = data
                 on_result(data)
         return [r for r in results if r is not None]
-    finally:
-        if started_here:
-            ray.shutdown()
 
 
 def _crashed(sc: Scenario, app: str, exc: BaseException) -> dict[str, Any]:

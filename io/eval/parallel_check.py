@@ -22,7 +22,7 @@ from voxfsm.agents.testing import Coverage, Failure, WorkflowReport, check_workf
 from voxfsm.fsm.graph import build_graph
 from voxfsm.fsm.spec import Step
 from voxfsm.io.cli.app import load_app
-from voxfsm.io.eval.backends import EvalError
+from voxfsm.io.eval.backends import EvalError, ray_runtime
 
 __all__ = ["CheckShard", "run_check_shards", "shards_for"]
 
@@ -145,13 +145,7 @@ def run_check_shards(
     else:
         import ray
 
-        started_here = not ray.is_initialized()
-        if started_here:
-            if address:
-                ray.init(address=address, log_to_driver=False)
-            else:
-                ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
-        try:
+        with ray_runtime(workers, address):
             task = ray.remote(num_cpus=1, max_retries=1)(check_shard)
             pending = [task.remote(d) for d in data]
             deadline = time.monotonic() + timeout
@@ -165,8 +159,5 @@ def run_check_shards(
                 for ref in done:
                     parts.append(ray.get(ref))
                     on_shard(parts[-1])
-        finally:
-            if started_here:
-                ray.shutdown()
     parts.sort(key=lambda p: p["seed"])  # merge order does not depend on who finished first
     return merge_shards(shards[0].app, parts, time.perf_counter() - begin)

@@ -15,7 +15,7 @@ import pytest
             "Agent AgentSession AgentTask RunContext JobContext JobProcess WorkerOptions "
             "AgentServer ModelSettings ToolError StopResponse function_tool get_job_context "
             "ChatContext ChatMessage FunctionCall FunctionCallOutput mock_tools cli llm metrics "
-            "utils",
+            "utils NOT_GIVEN NotGivenOr AutoSubscribe RoomInputOptions RoomOutputOptions beta",
         ),
         (
             "voxfsm.agents.llm",
@@ -31,10 +31,12 @@ import pytest
             "FunctionToolsExecutedEvent SpeechHandle CloseEvent ErrorEvent",
         ),
         ("voxfsm.agents.voice.run_result", "RunResult"),
+        ("voxfsm.agents.voice.room_io", "RoomOptions AudioInputOptions RoomInputOptions"),
+        ("voxfsm.agents.beta", "Instructions EndCallTool workflows tools"),
         (
             "voxfsm.agents.beta.workflows",
             "GetEmailTask GetEmailResult GetAddressTask GetAddressResult GetDtmfTask "
-            "GetDtmfResult TaskGroup TaskGroupResult",
+            "GetDtmfResult TaskGroup TaskGroupResult GetNameTask GetPhoneNumberTask GetDOBTask",
         ),
         (
             "voxfsm.agents.metrics",

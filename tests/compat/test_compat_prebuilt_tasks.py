@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
@@ -191,3 +192,75 @@ async def test_task_group_goes_back_to_an_earlier_task_when_the_user_asks() -> N
         assert isinstance(sess.current_agent, beta.workflows.GetAddressTask)
         result = await sess.run(user_input="1 Main St, Springfield, USA")
         result.expect.contains_function_call_output(output="c@d.io / 1 Main St, Springfield, USA")
+
+
+class Reception(Agent):
+    """Shaped like the hotel receptionist example: each detail is a dialog task."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            instructions=beta.Instructions("You book rooms.", audio="Speak briefly."),
+            tools=[beta.EndCallTool(end_instructions="Say goodbye.")],
+        )
+        self.guest = ""
+
+    @function_tool()
+    async def open_name_dialog(self) -> str:
+        """Collect the guest's first and last name."""
+        r = await beta.workflows.GetNameTask(
+            first_name=True, last_name=True, chat_ctx=self.chat_ctx
+        )
+        self.guest = f"{r.first_name} {r.last_name}"
+        return f"name recorded: {self.guest}"
+
+    @function_tool()
+    async def open_phone_dialog(self) -> str:
+        """Collect the guest's phone number."""
+        r = await beta.workflows.GetPhoneNumberTask(extra_instructions="Digits only.")
+        return f"phone recorded: {r.phone_number}"
+
+    @function_tool()
+    async def open_dob_dialog(self) -> str:
+        """Collect the guest's date of birth."""
+        r = await beta.workflows.GetDOBTask()
+        return f"born {r.date_of_birth.isoformat()}"
+
+
+async def test_name_phone_and_birth_dialogs_then_the_call_ends() -> None:
+    llm = ScriptedLLM(
+        [
+            ("book me", call("open_name_dialog")),
+            ("Ada Lovelace", call("update_name", first_name="Ada", last_name="Lovelace")),
+            ("my phone", call("open_phone_dialog")),
+            ("555 123 4567", call("update_phone_number", phone_number="555 123 4567")),
+            ("my birthday", call("open_dob_dialog")),
+            ("born on the tenth of December 1815", call("update_dob", date_of_birth="1815-12-10")),
+            ("next month", call("update_dob", date_of_birth="2999-01-01")),
+            ("bye", call("end_call")),
+            ("Say goodbye.", reply("Goodbye!")),
+        ],
+        default=reply("Okay."),
+    )
+    closed: list[str] = []
+    async with AgentSession(llm=llm) as sess:
+        sess.on("close", lambda ev: closed.append(ev.reason))
+        await sess.start(Reception())
+        assert sess.current_agent.instructions == "You book rooms."
+        await sess.run(user_input="book me")
+        result = await sess.run(user_input="Ada Lovelace")
+        result.expect.contains_function_call_output(output="name recorded: Ada Lovelace")
+        await sess.run(user_input="my phone")
+        result = await sess.run(user_input="555 123 4567")
+        result.expect.contains_function_call_output(output="phone recorded: 5551234567")
+        await sess.run(user_input="my birthday")
+        future = await sess.run(user_input="next month")
+        future.expect.contains_function_call_output(is_error=True)
+        result = await sess.run(user_input="born on the tenth of December 1815")
+        result.expect.contains_function_call_output(output="born 1815-12-10")
+        end = await sess.run(user_input="bye")
+        end.expect.contains_message(role="assistant")
+        for _ in range(100):
+            if closed:
+                break
+            await asyncio.sleep(0.01)
+        assert closed == ["closed"]

@@ -109,3 +109,17 @@ async def test_a_listener_can_cancel_the_reply_after_tools() -> None:
         result.expect.next_event().is_function_call(name="lookup_weather")
         result.expect.next_event().is_function_call_output(output="sunny")
         result.expect.no_more_events()
+
+
+async def test_tools_flagged_ignore_on_enter_are_hidden_from_on_enter_replies() -> None:
+    class Greeting(Weather):
+        async def on_enter(self) -> None:
+            self.session.generate_reply(instructions="greet")
+
+    llm = weather_llm()
+    async with AgentSession(llm=llm) as sess:
+        await sess.start(Greeting())
+        await sess.run(user_input="weather in Paris?")
+    on_enter, turn = llm.requests[0], llm.requests[1]
+    assert on_enter.last_text == "greet" and on_enter.tools == ()
+    assert turn.tools == ("lookup_weather",)

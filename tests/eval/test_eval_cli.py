@@ -103,3 +103,36 @@ def test_usage_errors_are_one_line_with_exit_2(
     assert "APP is `.` but scenario 'a' names no app" in capsys.readouterr().err
     assert main(["eval", "no.such.module", str(nameless)]) == 2
     assert "cannot import 'no.such.module'" in capsys.readouterr().err
+
+
+def test_judge_and_caller_llms_from_the_command_line_go_through_the_openai_client(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from voxfsm.agents.llm.testing import ChatCompletionsServer, call, reply
+
+    scenarios = tmp_path / "s.toml"
+    scenarios.write_text(
+        'app = "voxfsm.examples.restaurant"\n'
+        '[[scenario]]\nname = "judged"\nlines = ["Takeaway please."]\n'
+        'expect = { judge = "offers the menu" }\n'
+        '[[scenario]]\nname = "goal"\ngoal = "order takeaway"\nmax_turns = 3\n'
+        'expect = { agents = ["takeaway"] }\n'
+    )
+    with ChatCompletionsServer() as judge, ChatCompletionsServer() as caller:
+        judge.push(call("check_intent", success=False, reason="no menu was offered"))
+        caller.push(reply("Takeaway please."), reply("DONE"))
+        code = main(
+            ["eval", ".", str(scenarios), "--out", str(tmp_path / "r"),
+             "--judge-llm", judge.url, "--judge-model", "j",
+             "--caller-llm", caller.url, "--caller-model", "c"]
+        )  # fmt: skip
+        judged_request = judge.chat_requests[0]
+    assert code == 1
+    data = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert data["failed"] == ["judged"]
+    (judged,) = [r for r in data["results"] if r["name"] == "judged"]
+    assert judged["reasons"] == ["judge, turn 1 ('offers the menu'): no menu was offered"]
+    assert judged_request.tool_names == ["check_intent"]
+    assert "offers the menu" in judged_request.messages[-1]["content"]
+    (goal,) = [r for r in data["results"] if r["name"] == "goal"]
+    assert goal["passed"] and goal["turns"] == 1

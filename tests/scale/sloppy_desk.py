@@ -8,6 +8,8 @@ from voxfsm.agents import Agent, function_tool
 
 
 class Back(Agent):
+    terminal = True
+
     def __init__(self) -> None:
         super().__init__(instructions="The back office.")
 
@@ -23,8 +25,8 @@ class Front(Agent):
 
     @function_tool
     async def go(self) -> Any:
-        """Go to the back office (the return type declares no handoff: the bug)."""
-        return Back()
+        """Go to the back office (declared nowhere, nor readable from this code: the bug)."""
+        return [Back][0]()
 
     @function_tool(handoff=Back)
     async def to_back(self) -> Back:

@@ -16,20 +16,11 @@ pytestmark = pytest.mark.ray
 HERE = Path(__file__).parent
 
 
-def test_eval_runs_the_shipped_scenarios_on_two_local_ray_workers(tmp_path: Path) -> None:
+def test_eval_runs_the_shipped_scenarios_on_an_existing_ray_cluster(tmp_path: Path) -> None:
+    # one process keeps a 2-CPU cluster up; `voxfsm eval --address` joins it as a client
     out = tmp_path / "report"
-    run = loopback_only(
-        tmp_path,
-        "-m",
-        "voxfsm.io.cli",
-        "eval",
-        ".",
-        str(ROOT / "examples" / "scenarios"),
-        "--workers",
-        "2",
-        "--out",
-        str(out),
-    )
+    scenarios = str(ROOT / "examples" / "scenarios")
+    run = loopback_only(tmp_path, str(HERE / "_cluster_driver.py"), str(out), scenarios)
     assert run.code == 0, run.output
     assert run.attempts == [], run.attempts
     assert any("ray" in w for w in run.watched[1:]), run.watched  # Ray's processes were watched
@@ -61,7 +52,7 @@ def test_a_call_survives_its_worker_being_killed_mid_turn(tmp_path: Path) -> Non
     assert result["seq"] == 3 and result["version"] == 4
 
 
-def test_check_splits_its_runs_over_ray_workers_and_prints_the_shrunk_failure(
+def test_check_splits_its_runs_over_local_ray_workers_and_prints_the_shrunk_failure(
     tmp_path: Path,
 ) -> None:
     run = loopback_only(

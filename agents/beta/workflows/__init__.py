@@ -10,6 +10,14 @@ from __future__ import annotations
 from voxfsm.agents.beta.workflows.address import GetAddressResult, GetAddressTask
 from voxfsm.agents.beta.workflows.dtmf import GetDtmfResult, GetDtmfTask
 from voxfsm.agents.beta.workflows.email import GetEmailResult, GetEmailTask
+from voxfsm.agents.beta.workflows.person import (
+    GetDOBResult,
+    GetDOBTask,
+    GetNameResult,
+    GetNameTask,
+    GetPhoneNumberResult,
+    GetPhoneNumberTask,
+)
 from voxfsm.agents.beta.workflows.task_group import (
     TaskCompletedEvent,
     TaskGroup,
@@ -19,10 +27,16 @@ from voxfsm.agents.beta.workflows.task_group import (
 __all__ = [
     "GetAddressResult",
     "GetAddressTask",
+    "GetDOBResult",
+    "GetDOBTask",
     "GetDtmfResult",
     "GetDtmfTask",
     "GetEmailResult",
     "GetEmailTask",
+    "GetNameResult",
+    "GetNameTask",
+    "GetPhoneNumberResult",
+    "GetPhoneNumberTask",
     "TaskCompletedEvent",
     "TaskGroup",
     "TaskGroupResult",
