@@ -214,7 +214,7 @@ def test_demo_out_that_cannot_be_a_folder(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("a file, not a folder")
 
-    out = voxfsm("demo", "--text", "--out", str(blocker / "demo"))
+    out = voxfsm("demo", "--text", "--scripted", "--out", str(blocker / "demo"))
 
     assert out.returncode == 1
     assert "cannot create the folder" in one_error_line(out, "demo")
@@ -258,6 +258,7 @@ def test_a_signal_mid_call_writes_what_was_recorded(
             "-m",
             "voxfsm.io.cli",
             "console",
+            "--scripted",
             str(app),
             "--input",
             str(wav),
@@ -353,7 +354,7 @@ def test_long_tool_results_end_in_an_ellipsis() -> None:
 
 
 def test_base_install_shows_the_install_hint_not_a_numpy_traceback(tmp_path: Path) -> None:
-    demo = voxfsm("demo", "--out", str(tmp_path / "demo"), block_numpy=True)
+    demo = voxfsm("demo", "--scripted", "--out", str(tmp_path / "demo"), block_numpy=True)
     devices = voxfsm("console", "--list-devices", block_numpy=True)
     text = voxfsm(
         "console", "voxfsm.examples.restaurant", "--text", stdin="hello\n", block_numpy=True
