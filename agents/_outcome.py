@@ -5,6 +5,7 @@ This is the transition table of API.md ("Tool outcomes"), kept in one place.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from typing import Any
 
@@ -44,7 +45,36 @@ def _text(value: Any) -> str:
         return f"<unprintable {type(value).__name__}>"
 
 
+def _mistake(tool_name: str, value: Any) -> str | None:
+    """What is wrong with a result no model can use (a coding mistake in the tool), if anything."""
+    if isinstance(value, type) and issubclass(value, Agent):
+        return (
+            f"`{tool_name}` returned the class {value.__name__}, not an agent; return "
+            f"{value.__name__}(...) (an instance) to hand off"
+        )
+    if inspect.isawaitable(value):
+        if inspect.iscoroutine(value):
+            value.close()  # never awaited: close it so Python does not warn later
+        return (
+            f"`{tool_name}` returned an awaitable ({type(value).__name__}) instead of its "
+            "result; an `await` is missing inside the tool"
+        )
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return (
+            f"`{tool_name}` returned {type(value).__name__}; return text (decode the bytes) "
+            "or a JSON-serialisable value"
+        )
+    return None
+
+
 def interpret(tool_name: str, value: Any, error: BaseException | None) -> Outcome:
+    if error is None:
+        wrong = _mistake(tool_name, value)
+        if wrong is None and isinstance(value, (tuple, list)):
+            wrong = next(filter(None, (_mistake(tool_name, v) for v in value)), None)
+        if wrong is not None:
+            log.error("tool %r: %s", tool_name, wrong)
+            return Outcome(wrong, is_error=True, reply=True)
     if error is not None:
         if isinstance(error, ToolError):
             return Outcome(error.message, is_error=True, reply=True)

@@ -26,9 +26,11 @@ class Scope:
         "continuation",
         "deferred",
         "errors",
+        "handoffs",
         "holds_baton",
         "job",
         "pending",
+        "reported",
         "result",
         "session",
     )
@@ -40,6 +42,8 @@ class Scope:
         self.deferred: deque[Callable[[], Awaitable[None]]] = deque()
         self.errors: list[BaseException] = []
         self.holds_baton = False
+        self.handoffs = 0  # committed in this job (bounded by max_handoffs_per_turn)
+        self.reported: set[str] = set()  # limits already reported as an error event
         self.job: asyncio.Task[None] | None = None  # the task running this scope's work
         # set when a suspended AgentTask caller is resumed by a later run: finishing this
         # scope then wakes that run instead of completing our (already complete) result
@@ -53,6 +57,8 @@ class Scope:
         self.pending = other.pending
         self.deferred = other.deferred
         self.errors = other.errors
+        self.handoffs = other.handoffs
+        self.reported = other.reported
         self.continuation = continuation
 
     def finish(self, exc: BaseException | None) -> None:

@@ -9,14 +9,13 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from voxfsm.agents._machine import RETURN, TASK, fire_now
+from voxfsm.agents._deadline import tool_deadline
 from voxfsm.agents._scope import Scope, _speaker, _tool
 from voxfsm.agents.agent import AgentTask
 from voxfsm.agents.chat import AgentHandoff
-from voxfsm.agents.listeners import Commit
+from voxfsm.agents.limits import LimitExceeded
 from voxfsm.agents.run_result import AgentHandoffEvent
 from voxfsm.agents.tools import ToolError
-from voxfsm.fsm.spec import Step
 
 if TYPE_CHECKING:
     from voxfsm.agents.session import AgentSession
@@ -36,9 +35,9 @@ class TaskWaiter:
         )
 
 
-async def run_task(self: AgentSession[Any], task: AgentTask[Any], scope: Scope) -> Any:
-    caller = _speaker.get() or self.current_agent
-    if caller._status != "active" or self._agent is not caller:
+async def run_task(s: AgentSession[Any], task: AgentTask[Any], scope: Scope) -> Any:
+    caller = _speaker.get() or s.current_agent
+    if caller._status != "active" or s._position.agent is not caller:
         # e.g. two parallel tool calls that each start a task: like two handoffs in one
         # step, the second is refused rather than run with two active agents
         raise ToolError(
@@ -47,24 +46,39 @@ async def run_task(self: AgentSession[Any], task: AgentTask[Any], scope: Scope) 
         )
     if task._status != "inactive":
         raise RuntimeError(f"cannot start task {task.id!r}: it is already {task._status}")
+    limit = s.max_handoffs_per_turn
+    if scope.handoffs >= limit:
+        error = LimitExceeded(
+            f"task {task.id!r} was not started: {limit} handoffs already happened in this "
+            f"user turn (AgentSession(max_handoffs_per_turn={limit}))",
+            limit="handoffs per turn",
+            option="max_handoffs_per_turn",
+        )
+        s._limit_hit(scope, error, "handoff")
+        raise ToolError(str(error))
     tool_name = _tool.get()
     tool = caller.find_tool(tool_name) if tool_name else None
+    deadline = tool_deadline.get()
+    if deadline is not None:
+        deadline.disarm()  # from here on the tool waits for the user, not for itself
     caller._status = "paused"
-    self.commit(caller, task, tool_name or TASK, tool=tool, kind="task")
+    s._position.move(caller, task, tool=tool, kind="task")
+    scope.handoffs += 1
     try:
-        await self._enter(task, caller, scope)
+        await s._life.enter(task, caller, scope)
     except Exception as exc:  # a task that cannot start fails the awaiting code, not the session
         if not task.done():
             task.complete(exc)
+    jobs = s._jobs
     if not task.done():
         waiter = TaskWaiter(task, scope)
-        self._waiters.append(waiter)
-        await self.settle(scope)
+        jobs.waiters.append(waiter)
+        await jobs.settle(scope)
         # the run that started the task is complete: the user now talks to the task
         scope.result._finish()
         if scope.holds_baton:
             scope.holds_baton = False
-            self._baton.release()
+            jobs.baton.release()
         if scope.continuation is not None and not scope.continuation.done():
             # this caller was itself resumed on behalf of a later run (e.g. a TaskGroup
             # moving to its next task): that run is complete too, so wake its job
@@ -74,7 +88,7 @@ async def run_task(self: AgentSession[Any], task: AgentTask[Any], scope: Scope) 
         scope.adopt(later, continuation)
     assert task._outcome is not None
     try:
-        await self.exit(task, scope)
+        await s._life.exit(task, scope)
     finally:
         caller._chat_ctx.merge(
             task._chat_ctx,
@@ -82,24 +96,21 @@ async def run_task(self: AgentSession[Any], task: AgentTask[Any], scope: Scope) 
             exclude_instructions=True,
         )
         caller._status = "active"
-        self._agent = caller
-        fire_now(self.machine, RETURN, caller.id)
-        self._steps.append(Step(task.id, None, caller.id, type(caller), True, "return"))
-        if self._watch:
-            self._watch.committed(Commit("return", task.id, caller.id))
+        s._position.back(task, caller)
         item = AgentHandoff(new_agent_id=caller.id, old_agent_id=task.id)
-        self._record(None, item, scope, event=AgentHandoffEvent(item, task, caller))
+        s._record(None, item, scope, event=AgentHandoffEvent(item, task, caller))
     return task._outcome.result()
 
 
-def ready_waiter(self: AgentSession[Any]) -> TaskWaiter | None:
-    if self._waiters and self._waiters[-1].task.done():
-        return self._waiters[-1]
+def ready_waiter(s: AgentSession[Any]) -> TaskWaiter | None:
+    waiters = s._jobs.waiters
+    if waiters and waiters[-1].task.done():
+        return waiters[-1]
     return None
 
 
-async def resume(self: AgentSession[Any], waiter: TaskWaiter, scope: Scope) -> None:
-    self._waiters.remove(waiter)
+async def resume(s: AgentSession[Any], waiter: TaskWaiter, scope: Scope) -> None:
+    s._jobs.waiters.remove(waiter)
     continuation: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     waiter.resumed.set_result((scope, continuation))
     await continuation

@@ -278,6 +278,13 @@ class Agent:
         return None
 
 
+def _on_loop_thread(future: asyncio.Future[Any]) -> bool:
+    try:
+        return asyncio.get_running_loop() is future.get_loop()
+    except RuntimeError:  # no loop running in this thread
+        return False
+
+
 class AgentTask(Agent, Generic[T]):
     """A temporary handoff: ``result = await SomeTask(...)`` inside a tool or a hook.
 
@@ -295,7 +302,16 @@ class AgentTask(Agent, Generic[T]):
         self._awaited = False
 
     def complete(self, result: T | BaseException) -> None:
-        """Finish the task with a result, or with an exception the awaiting code will raise."""
+        """Finish the task with a result, or with an exception the awaiting code will raise.
+
+        Also callable from a plain ``def`` tool (those run in a worker thread).
+        """
+        outcome = self._outcome
+        if outcome is not None and not _on_loop_thread(outcome):
+            # hand the result to the event loop's thread; it lands before the tool's own
+            # result does, so the reply sees the task done
+            outcome.get_loop().call_soon_threadsafe(self.complete, result)
+            return
         if self._outcome is None:
             self._outcome = asyncio.get_running_loop().create_future()
         if self._outcome.done():

@@ -1,15 +1,23 @@
-"""``SpeechHandle``: one scheduled piece of agent speech (a reply or a ``say``)."""
+"""Agent speech: ``SpeechHandle`` (one scheduled reply or ``say``) and ``SpeechOutput``.
+
+``SpeechOutput`` is the seam between a session and whatever delivers its words: the session
+hands every reply's text, as the LLM streams it, to ``session.output`` (the voice loop installs
+itself there) or, in text mode, to :class:`TextOutput`.  The same generation loop serves both.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable, Generator
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Generator
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
 from voxfsm.agents.chat import ChatItem
+
+if TYPE_CHECKING:
+    from voxfsm.agents.agent import Agent
 
 _ids = itertools.count(1)
 
@@ -28,6 +36,38 @@ class PlayoutResult:
 
     spoken_text: str
     interrupted: bool = False
+
+
+@runtime_checkable
+class SpeechOutput(Protocol):
+    """Delivers an agent's reply as it streams in, and says what really got delivered.
+
+    ``text`` yields the reply's pieces; it raises :class:`ReplyBrokenOff` when the LLM failed
+    mid-reply (stop at once, say no unfinished sentence).  Stopping early (barge-in, a device
+    gone) is allowed: return what was delivered with ``interrupted=True``; the session then
+    stops reading the LLM and records only that.
+    """
+
+    async def speak(self, text: AsyncIterator[str], *, agent: Agent) -> PlayoutResult: ...
+
+
+class TextOutput:
+    """Text mode's output: the reply is delivered whole when the LLM has finished it.
+
+    A reply that breaks off delivers nothing (the session records nothing of it).
+    """
+
+    async def speak(self, text: AsyncIterator[str], *, agent: Agent) -> PlayoutResult:
+        parts: list[str] = []
+        try:
+            async for piece in text:
+                parts.append(piece)
+        except ReplyBrokenOff:
+            return PlayoutResult("", interrupted=True)
+        return PlayoutResult("".join(parts))
+
+
+TEXT_OUTPUT = TextOutput()
 
 
 class SpeechHandle:

@@ -7,20 +7,18 @@ refer to agent classes defined further down the module.
 
 from __future__ import annotations
 
+import asyncio
 import enum
+import functools
 import inspect
 import json
-import typing
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, overload
 
 import attrs
-import docstring_parser
 import pydantic
-from pydantic.fields import FieldInfo
 
-from voxfsm.agents.context import RunContext
-from voxfsm.fsm.spec import Unresolved
+from voxfsm.agents._tool_schema import resolve
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,6 +47,10 @@ class ArgumentError(Exception):
     """The LLM's arguments do not fit the tool's schema (reported back to the LLM)."""
 
 
+class ArgumentsTooDeep(ArgumentError):
+    """The LLM's arguments nest deeper than ``AgentSession(max_tool_argument_depth=...)``."""
+
+
 @attrs.frozen
 class ToolInfo:
     """What the annotations of a tool say, resolved once."""
@@ -71,6 +73,7 @@ class FunctionTool:
         "_info",
         "_raw_schema",
         "_self",
+        "_sync",
         "description_override",
         "flags",
         "fn",
@@ -100,8 +103,12 @@ class FunctionTool:
         self.description_override = description
         self._raw_schema = raw_schema
         self._handoff = handoff
+        if timeout is not None and not timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         self.timeout = timeout
         self.flags = ToolFlag(flags)
+        # a plain `def` runs in a worker thread: one that blocks must not stop the event loop
+        self._sync = not _is_async(fn)
         self._info: list[ToolInfo] = []  # shared by bound copies; empty until resolved
         self._self: Any = None
         self.__wrapped__ = fn
@@ -127,7 +134,7 @@ class FunctionTool:
     @property
     def info(self) -> ToolInfo:
         if not self._info:
-            self._info.append(_resolve(self))
+            self._info.append(resolve(self))
         return self._info[0]
 
     @property
@@ -154,8 +161,14 @@ class FunctionTool:
             out["description"] = info.description
         return out
 
-    def validate(self, arguments: str | dict[str, Any] | None) -> dict[str, Any]:
-        """Parse and check the LLM's arguments; raises :class:`ArgumentError` naming the problem."""
+    def validate(
+        self, arguments: str | dict[str, Any] | None, *, max_depth: int | None = None
+    ) -> dict[str, Any]:
+        """Parse and check the LLM's arguments; raises :class:`ArgumentError` naming the problem.
+
+        ``arguments`` is JSON text or an already parsed object; ``max_depth`` bounds how deeply
+        its containers nest (``AgentSession(max_tool_argument_depth=...)``).
+        """
         info = self.info
         if arguments is None or arguments == "":
             data: Any = {}
@@ -166,8 +179,18 @@ class FunctionTool:
                 raise ArgumentError(
                     f"arguments for `{info.name}` are not valid JSON: {exc}"
                 ) from None
+            except RecursionError:
+                raise ArgumentsTooDeep(
+                    f"arguments for `{info.name}` nest too deeply to be read"
+                    + _depth_hint(max_depth)
+                ) from None
         else:
             data = arguments
+        if max_depth is not None and _depth(data, max_depth) > max_depth:
+            raise ArgumentsTooDeep(
+                f"arguments for `{info.name}` nest deeper than {max_depth} levels"
+                + _depth_hint(max_depth)
+            )
         if not isinstance(data, dict):
             raise ArgumentError(f"arguments for `{info.name}` must be a JSON object, got {data!r}")
         if info.model is None:  # raw schema: the function gets the object as it came
@@ -176,6 +199,11 @@ class FunctionTool:
         data = {k: v for k, v in data.items() if not (v is None and k in info.defaults)}
         try:
             parsed = info.model.model_validate(data)
+        except RecursionError:
+            raise ArgumentsTooDeep(
+                f"arguments for `{info.name}` nest too deeply to be checked"
+                + _depth_hint(max_depth)
+            ) from None
         except pydantic.ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in err['loc']) or 'arguments'}: {err['msg']}"
@@ -186,7 +214,12 @@ class FunctionTool:
 
     async def __call__(self, *args: Any, **kwargs: Any) -> Any:
         fn = self.fn
-        result = fn(self._self, *args, **kwargs) if self._self is not None else fn(*args, **kwargs)
+        if self._self is not None:
+            args = (self._self, *args)
+        if self._sync and (fn is self.__wrapped__ or not _is_async(fn)):
+            result = await asyncio.to_thread(fn, *args, **kwargs)
+        else:
+            result = fn(*args, **kwargs)
         if inspect.isawaitable(result):
             result = await result
         return result
@@ -217,13 +250,15 @@ def function_tool(
     timeout: float | None = None,
     flags: int = 0,
 ) -> FunctionTool | Callable[[F], FunctionTool]:
-    """Turn an async method or function into a tool the LLM can call.
+    """Turn a method or function into a tool the LLM can call.
 
     ``handoff=`` (a class or a list of classes) declares where the tool may hand off; a
-    return annotation naming agent classes does the same.  ``timeout=`` (seconds) turns a
-    tool that hangs into an error output the LLM sees (don't set it on a tool that awaits an
-    ``AgentTask``: the user talks to the task meanwhile).  ``flags=`` takes
-    :class:`ToolFlag` values (``ToolFlag.IGNORE_ON_ENTER``).
+    return annotation naming agent classes does the same.  ``timeout=`` (seconds, overriding
+    ``AgentSession(tool_timeout=...)``) turns a tool that hangs into an error output the LLM
+    sees; time spent in an ``AgentTask`` the tool awaits does not count (the user talks to
+    the task meanwhile).  A plain ``def`` runs in a worker thread, so blocking work does not
+    stall the session; it must not call session or agent methods (make it ``async`` for that).
+    ``flags=`` takes :class:`ToolFlag` values (``ToolFlag.IGNORE_ON_ENTER``).
     """
 
     def wrap(f: Callable[..., Any]) -> FunctionTool:
@@ -240,168 +275,30 @@ def function_tool(
     return wrap(fn) if fn is not None else wrap
 
 
-# --------------------------------------------------------------------------- resolution
-
-
-def _eval_annotation(ann: Any, fn: Callable[..., Any]) -> Any:
-    holder = type("_Annotation", (), {"__annotations__": {"x": ann}})
-    return typing.get_type_hints(
-        holder, globalns=getattr(fn, "__globals__", {}), include_extras=True
-    )["x"]
-
-
-def _is_context(tp: Any) -> bool:
-    origin = typing.get_origin(tp) or tp
-    return isinstance(origin, type) and issubclass(origin, RunContext)
-
-
-def _description_from(meta: Sequence[Any]) -> str | None:
-    for m in meta:
-        if isinstance(m, str):
-            return m
-    return None
-
-
-def _field_for(tp: Any, doc: str | None) -> tuple[Any, Any]:
-    """Annotated string metadata, or a ``Field(description=...)`` in it, becomes the description."""
-    desc = doc
-    if typing.get_origin(tp) is typing.Annotated:
-        base, *meta = typing.get_args(tp)
-        fields = [m for m in meta if isinstance(m, FieldInfo) and m.description]
-        desc = _description_from(meta) or (fields[-1].description if fields else None) or desc
-        rest = [m for m in meta if not isinstance(m, str)]
-        args = (base, *rest)
-        tp = typing.Annotated[args] if rest else base
-    return tp, desc
-
-
-def _resolve(tool: FunctionTool) -> ToolInfo:
-    fn = tool.fn
-    doc = docstring_parser.parse(inspect.getdoc(fn) or "")
-    parts = [p for p in (doc.short_description, doc.long_description) if p]
-    description = tool.description_override or ("\n\n".join(parts) if parts else None)
-    raw = tool._raw_schema
-    if raw is not None:
-        return ToolInfo(
-            name=tool.name,
-            description=description or raw.get("description"),
-            parameters=dict(raw["parameters"]),
-            model=None,
-            context_params=tuple(_raw_context_params(fn)),
-            defaults=frozenset(),
-            handoff_targets=_declared_targets(tool, None),
-        )
-    param_docs = {p.arg_name: p.description for p in doc.params}
-    sig = inspect.signature(fn)
-    params = list(sig.parameters.values())
-    if params and params[0].name in ("self", "cls"):
-        params = params[1:]
-    fields: dict[str, Any] = {}
-    context: list[str] = []
-    defaults: set[str] = set()
-    for p in params:
-        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-            continue
-        if p.annotation is inspect.Parameter.empty:
-            tp: Any = Any
-        else:
-            try:
-                tp = _eval_annotation(p.annotation, fn)
-            except Exception as exc:
-                raise TypeError(
-                    f"tool `{tool.name}`: cannot resolve the annotation {p.annotation!r} of "
-                    f"parameter `{p.name}` ({exc}); define the type at module level"
-                ) from None
-        if _is_context(tp):
-            context.append(p.name)
-            continue
-        tp, desc = _field_for(tp, param_docs.get(p.name))
-        default = ... if p.default is inspect.Parameter.empty else p.default
-        if default is not ...:
-            defaults.add(p.name)
-        # description=None would wipe one given by Field(...) inside Annotated
-        field = pydantic.Field(default, description=desc) if desc else pydantic.Field(default)
-        fields[p.name] = (tp, field)
-    model = pydantic.create_model(
-        f"{tool.name}_args",
-        __config__=pydantic.ConfigDict(extra="forbid", arbitrary_types_allowed=True),
-        **fields,
-    )
-    return ToolInfo(
-        name=tool.name,
-        description=description,
-        parameters=_clean_schema(model.model_json_schema()),
-        model=model,
-        context_params=tuple(context),
-        defaults=frozenset(defaults),
-        handoff_targets=_declared_targets(tool, sig.return_annotation),
+def _is_async(fn: Any) -> bool:
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(fn, "__call__", None)  # noqa: B004 - an object whose __call__ is async
     )
 
 
-def _raw_context_params(fn: Callable[..., Any]) -> list[str]:
-    out = []
-    for p in inspect.signature(fn).parameters.values():
-        if p.name in ("self", "raw_arguments") or p.annotation is inspect.Parameter.empty:
-            continue
-        try:
-            if _is_context(_eval_annotation(p.annotation, fn)):
-                out.append(p.name)
-        except Exception:
-            continue
-    return out
+def _depth(data: Any, stop: int) -> int:
+    """How deeply ``data``'s lists and dicts nest (counting stops just past ``stop``)."""
+    deepest, todo = 0, [(data, 1)]
+    while todo:
+        node, level = todo.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, level)
+            if level > stop:
+                return level
+            todo.extend((v, level + 1) for v in (node.values() if isinstance(node, dict) else node))
+    return deepest
 
 
-def _declared_targets(tool: FunctionTool, ret: Any) -> tuple[object, ...]:
-    declared = tool._handoff
-    if declared is not None:
-        items = (
-            list(declared) if isinstance(declared, (list, tuple, set, frozenset)) else [declared]
-        )
-        return tuple(items)
-    if ret is inspect.Signature.empty or ret is None:
-        return ()
-    try:
-        resolved = _eval_annotation(ret, tool.fn)
-    except Exception as exc:
-        return (Unresolved(name=str(ret), error=f"{type(exc).__name__}: {exc}"),)
-    return tuple(_agent_classes_in(resolved))
-
-
-def _agent_classes_in(tp: Any) -> list[type]:
-    from voxfsm.agents.agent import Agent, AgentTask
-
-    found: list[type] = []
-
-    def walk(t: Any) -> None:
-        if isinstance(t, type) and issubclass(t, Agent):
-            # `-> Agent` says "some agent", which declares no particular target
-            if t not in found and t not in (Agent, AgentTask):
-                found.append(t)
-            return
-        for arg in typing.get_args(t):
-            walk(arg)
-
-    walk(tp)
-    return found
-
-
-def _clean_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """Inline ``$defs`` and drop pydantic's titles: small local LLMs read flat schemas best."""
-    defs = schema.pop("$defs", {})
-
-    def clean(node: Any) -> Any:
-        if isinstance(node, dict):
-            if "$ref" in node:
-                target = defs[node["$ref"].rsplit("/", 1)[-1]]
-                merged = {**clean(dict(target)), **{k: v for k, v in node.items() if k != "$ref"}}
-                return clean(merged)
-            return {k: clean(v) for k, v in node.items() if k != "title"}
-        if isinstance(node, list):
-            return [clean(v) for v in node]
-        return node
-
-    out = clean(schema)
-    out.setdefault("properties", {})
-    out["type"] = "object"
-    out["additionalProperties"] = False
-    return out
+def _depth_hint(max_depth: int | None) -> str:
+    if max_depth is None:
+        return "; send flatter arguments"
+    return (
+        f"; send flatter arguments (the limit is AgentSession(max_tool_argument_depth={max_depth}))"
+    )

@@ -68,8 +68,9 @@ class OpenAILLM:
     ``OPENAI_BASE_URL`` and ``OPENAI_API_KEY``; with none of them set, the model is
     ``"local"``, the server llama.cpp's default :data:`LLAMACPP_URL`, and the key a
     placeholder (local servers ignore it).
-    ``timeout`` (seconds, also the longest wait between two streamed chunks) and
-    ``max_retries`` go to the client, which retries refused connections, timeouts, 429 (it
+    ``timeout`` (seconds, also the longest wait between two streamed chunks; default 30) and
+    ``max_retries`` (default 1, so a server that never answers is reported within about a
+    minute) go to the client, which retries refused connections, timeouts, 429 (it
     honours ``Retry-After``) and 5xx before a reply starts streaming. A stream that breaks off
     is never retried, since part of the reply may already have been spoken. What still fails
     is raised as :class:`~voxfsm.agents.llm.LLMError` naming the endpoint and the likely fix.
@@ -77,6 +78,10 @@ class OpenAILLM:
     ``stream_tools=False`` sends requests that carry tools without streaming (requests
     without tools still stream), for servers that cannot stream tool calls: llama-cpp-python's
     ``chatml-function-calling`` handler fails on ``tool_choice="auto"`` with ``stream=True``.
+
+    Every reply is bounded: ``max_tokens`` (sent to the server, which stops generating),
+    ``max_reply_chars`` (text and call arguments received) and ``max_reply_seconds`` (a stream
+    that keeps sending); passing one raises ``LLMError`` naming the option.
 
     A loopback ``base_url`` never goes through ``HTTP(S)_PROXY``: a proxy would fail on, or
     see, traffic meant to stay on this machine.
@@ -92,16 +97,26 @@ class OpenAILLM:
         base_url: str | None = None,
         api_key: str | None = None,
         temperature: float | None = None,
-        timeout: float = 60.0,
-        max_retries: int = 2,
+        timeout: float = 30.0,
+        max_retries: int = 1,
         extra_body: Mapping[str, Any] | None = None,
         parallel_tool_calls: bool | None = None,
         stream_tools: bool = True,
+        max_tokens: int | None = None,
+        max_reply_chars: int | None = 32_000,
+        max_reply_seconds: float | None = 300.0,
     ) -> None:
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
         if timeout <= 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout}")
+        for name, bound in (
+            ("max_tokens", max_tokens),
+            ("max_reply_chars", max_reply_chars),
+            ("max_reply_seconds", max_reply_seconds),
+        ):
+            if bound is not None and not bound > 0:
+                raise ValueError(f"{name} must be positive (or None for no bound), got {bound}")
         self.model: str = model or os.environ.get("VOXFSM_LLM_MODEL") or DEFAULT_MODEL
         self.base_url: str = (
             base_url or self.default_base_url or os.environ.get("OPENAI_BASE_URL") or LLAMACPP_URL
@@ -113,6 +128,9 @@ class OpenAILLM:
         self.extra_body = dict(extra_body) if extra_body else None
         self.parallel_tool_calls = parallel_tool_calls
         self.stream_tools = stream_tools
+        self.max_tokens = max_tokens
+        self.max_reply_chars = max_reply_chars
+        self.max_reply_seconds = max_reply_seconds
         # One client per event loop: pooled connections belong to the loop that opened them.
         self._client: openai.AsyncOpenAI | None = None
         self._client_loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
@@ -122,7 +140,14 @@ class OpenAILLM:
 
     def with_options(self, **changes: Any) -> OpenAILLM:
         """A copy with some settings changed (``temperature=0``...), sharing the HTTP client."""
-        allowed = {"temperature", "extra_body", "parallel_tool_calls", "model", "stream_tools"}
+        allowed = {
+            "temperature",
+            "extra_body",
+            "parallel_tool_calls",
+            "model",
+            "stream_tools",
+            "max_tokens",
+        }
         unknown = set(changes) - allowed
         if unknown:
             raise TypeError(f"with_options() cannot change {sorted(unknown)}")
@@ -177,6 +202,8 @@ class OpenAILLM:
                 req["parallel_tool_calls"] = self.parallel_tool_calls
         if self.temperature is not None:
             req["temperature"] = self.temperature
+        if self.max_tokens is not None:
+            req["max_tokens"] = self.max_tokens
         if self.extra_body:
             req["extra_body"] = dict(self.extra_body)
         return req
@@ -206,7 +233,7 @@ class OpenAILLM:
             raise self._broken(None, tools=bool(tools))
         if state.finish == "length":
             log.warning(
-                "the reply from %s was cut at the token limit; raise max_tokens (extra_body) "
+                "the reply from %s was cut at the token limit; raise max_tokens= "
                 "or the server's context size",
                 self.endpoint,
             )
@@ -237,8 +264,10 @@ class OpenAILLM:
             stream = await self._client_for_loop().chat.completions.create(**req)
         except openai.APIError as exc:
             raise self._error(exc) from exc
+        received = 0  # characters of text and call arguments: a stream that never ends is cut
         try:
             async for chunk in stream:
+                self._check_bounds(received, started)
                 for choice in chunk.choices:
                     if choice.index != 0:
                         continue  # we ask for one choice; ignore servers that send more
@@ -252,7 +281,9 @@ class OpenAILLM:
                                 fn.name if fn else None,
                                 fn.arguments if fn else None,
                             )
+                            received += len(fn.arguments or "") if fn else 0
                         if delta.content:
+                            received += len(delta.content)
                             if not state.text:
                                 log.debug(
                                     "first token from %s after %.0f ms",
@@ -271,6 +302,21 @@ class OpenAILLM:
             raise self._broken(exc) from exc
         finally:
             await stream.close()
+
+    def _check_bounds(self, received: int, started: float) -> None:
+        limit = self.max_reply_chars
+        if limit is not None and received > limit:
+            raise LLMError(
+                f"{self.endpoint} sent more than {limit} characters in one reply and was cut "
+                "off; the model may be looping. Raise OpenAILLM(max_reply_chars=...) or set "
+                "max_tokens= to let the server stop it"
+            )
+        seconds = self.max_reply_seconds
+        if seconds is not None and time.perf_counter() - started > seconds:
+            raise LLMError(
+                f"{self.endpoint} was still streaming one reply after {seconds:g} s and was "
+                "cut off; raise OpenAILLM(max_reply_seconds=...) for a slower model"
+            )
 
     async def _whole(
         self, req: dict[str, Any], calls: ToolCallAssembler, state: _Reply

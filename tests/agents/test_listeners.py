@@ -122,8 +122,8 @@ async def test_a_listener_sees_hooks_replies_tools_and_commits_in_order() -> Non
             "front reply start",
             "front tool to_billing start",
             "front tool to_billing -> ''",
+            "front reply end",  # the reply decided the handoff; the session then commits it
             "commit handoff front->billing to_billing",
-            "front reply end",
             "front.on_exit start",
             "front.on_exit end",
             "billing.on_enter start",

@@ -65,7 +65,7 @@ def test_handoff_to_an_undeclared_agent() -> None:
 
 
 def test_on_enter_that_hands_off_again() -> None:
-    report = check_workflow(Porch, examples=60, steps=12, seed=5, max_activations=10)
+    report = check_workflow(Porch, examples=60, steps=12, seed=5, max_activations=6)
     found(report, "handoff-loop", max_steps=1)
     assert report.failure is not None
     assert report.failure.steps == (CallTool("go_inside", {}),)

@@ -79,5 +79,6 @@ def test_invalid_arguments_cover_every_kind_of_mistake(kind: str) -> None:
 
 
 def test_a_step_that_never_finishes_is_reported_as_a_deadlock() -> None:
-    with pytest.raises(AssertionError, match=r"\[deadlock\].*nothing could run"):
+    # the session's tool_timeout timer is pending, so the step timeout may be what ends it
+    with pytest.raises(AssertionError, match=r"\[deadlock\].*(nothing could run|timed out)"):
         replay(Kitchen, [CallTool("wait_forever", {})])

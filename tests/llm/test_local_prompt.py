@@ -160,3 +160,25 @@ def test_argument_grammar_follows_the_json_schema():
 
     grammar = build_grammar(actions(), say=False, only="add_to_order")
     assert '"\\"pizza\\""' in grammar and '"\\"coffee\\""' in grammar  # the enum, quoted
+
+
+class _Tokenizer:
+    """Tokenizes a tool name into one token per character (id = code point)."""
+
+    def tokenize(self, text: bytes, add_bos: bool = False, special: bool = False) -> list[int]:
+        return list(text)
+
+
+def test_tool_bias_raises_the_tools_first_tokens_at_the_first_position_only():
+    import numpy as np
+
+    from voxfsm.agents.llm.local import _first_token_bias
+
+    bias = _first_token_bias(_Tokenizer(), actions(), at=3, bias=1.5)
+    first = np.zeros(200, dtype=np.float32)
+    bias([1, 2, 3], first)
+    assert first[ord("t")] == first[ord("a")] == 1.5  # transfer_to_billing, add_to_order
+    assert np.count_nonzero(first) == 2
+    later = np.zeros(200, dtype=np.float32)
+    bias([1, 2, 3, 4], later)
+    assert not later.any()

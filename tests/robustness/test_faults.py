@@ -475,7 +475,7 @@ async def test_run_from_inside_a_tool_fails_clearly_instead_of_deadlocking() -> 
     try:
         result = await asyncio.wait_for(session.run(user_input="go"), 5)  # hang guard only
     except asyncio.TimeoutError:
-        for job in list(session._jobs):  # unwedge the loop so the test can end
+        for job in list(session._jobs.running):  # unwedge the loop so the test can end
             job.cancel()
         pytest.fail("session.run() awaited inside a tool deadlocks the session")
     out = [e.item for e in result.events if e.type == "function_call_output"]
