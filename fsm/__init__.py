@@ -7,7 +7,15 @@ Nothing here knows about voice or LLMs; agents describe themselves through
 from __future__ import annotations
 
 from voxfsm.fsm.checks import Finding, check_graph
-from voxfsm.fsm.graph import Edge, State, Tool, WorkflowGraph, build_graph, merge_graphs
+from voxfsm.fsm.graph import (
+    Edge,
+    State,
+    Tool,
+    WorkflowGraph,
+    build_graph,
+    merge_graphs,
+    overlay,
+)
 from voxfsm.fsm.jupyter import LiveGraph, watch
 from voxfsm.fsm.machine import MachineDefinition, SessionMachine
 from voxfsm.fsm.render import GraphvizNotFound
@@ -27,5 +35,6 @@ __all__ = [
     "build_graph",
     "check_graph",
     "merge_graphs",
+    "overlay",
     "watch",
 ]

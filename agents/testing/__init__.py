@@ -15,14 +15,22 @@ Three ways in, all checking the same handoff invariants::
     # 3. replay a shrunk failure (check reports print this as a ready-made test)
     replay(Desk, [CallTool("to_billing", {}), Say("hi")])
 
-Each generated step is a user turn whose LLM response comes from hypothesis (a
-``ScriptedLLM`` with a callable script): a call of one of the active agent's tools with
+The session is observed through its listener seam (``session.add_listener``: commits, hooks,
+replies, tool calls) and its LLM is a ``ScriptedLLM`` with a callable script given to the
+session; nothing of the workflow is patched (a tool body is replaced only through
+``mock_tools``, for the steps that say so).
+
+A conversation starts with ``session.start`` whose greeting may call the entry's tools.
+Each generated step is a user turn whose LLM response comes from hypothesis: a call of one
+of the active agent's tools with
 arguments drawn from its JSON schema, valid or not; a call of another agent's tool or of an
 unknown one; plain words; ``session.update_agent()`` to a new agent or back to an earlier
 one; a tool made to raise ``ToolError``/``StopResponse``/another exception; two calls in
 one step; several tool rounds in one turn; a tool that awaits an ``AgentTask`` completed
-(or failed) on the next turn; the user speaking again while a turn (and its handoff) is
-still running.
+(or failed) on the next turn or by its own ``on_enter`` reply; a handoff whose new agent's
+greeting calls its tools (handoff chains and loops); ``update_agent`` while a tool runs;
+the user speaking again while a turn (and its handoff) is still running.  Every
+conversation ends with two overlapping ``aclose()`` calls.
 
 After every step these must hold (each failure names its rule in brackets):
 
@@ -30,7 +38,7 @@ After every step these must hold (each failure names its rule in brackets):
   paused on a running AgentTask) and ``session.machine.state == current_agent.id``;
 - ``handoff-records``: one ``AgentHandoff`` per activation, chained, the first from ``None``;
 - ``hooks``: ``on_enter`` once per start or re-entry (not on an AgentTask resume),
-  ``on_exit`` once per exit, in that order (hooks are wrapped on the *instances* only);
+  ``on_exit`` once per exit, in that order (as the listener reports them);
 - ``only-active-tools``: a tool body only runs while its agent is the active one;
 - ``userdata``: the userdata object is never replaced, and keys / attributes it started
   with never disappear;
@@ -43,12 +51,19 @@ After every step these must hold (each failure names its rule in brackets):
 - ``tool-rounds``: a turn runs at most ``max_tool_steps`` consecutive tool rounds;
 - ``queued-input``: a line said during a turn is kept once and goes to the agent that is
   active after that turn's handoff;
-- ``handoff-loop``/``deadlock``: a step activates at most ``max_activations`` agents and
-  finishes within ``step_timeout`` seconds;
+- ``handoff-loop``/``limit``: a step activates at most ``max_activations`` agents and hits
+  no bound of the session (``max_handoffs_per_turn``, tool timeouts, ...);
+- ``deadlock``: every step — ``start()``, ``run()``, ``update_agent()``, ``aclose()`` —
+  finishes within ``step_timeout`` seconds (default 5); a step that can never finish
+  (nothing left to run) is reported at once.  The message names the call, the step and
+  what was still running;
+- ``aclose``: two overlapping ``aclose()`` calls both return;
 - ``invariant:NAME``: your own ``invariants``, callables ``fn(session)`` that raise
   ``AssertionError`` or return ``False`` when violated.
 
-This module loads no agent code on import; the machinery is imported when first used.
+A workflow that reads ``session.userdata`` while none was given stops the run with one
+:class:`WorkflowUsageError` (give ``userdata_factory=``/``session_factory=``, or define
+``make_session()`` for ``voxfsm check``).  This module loads no hypothesis on import.
 """
 
 from __future__ import annotations
@@ -67,9 +82,11 @@ from ._actions import (
     CallTool,
     Say,
     SayDuring,
+    Start,
     TaskRoundTrip,
     ToolRaises,
     UpdateAgent,
+    UpdateDuringTool,
 )
 from ._coverage import Coverage, format_edge
 from ._report import Failure, WorkflowFailure, WorkflowReport
@@ -91,11 +108,14 @@ __all__ = [
     "Failure",
     "Say",
     "SayDuring",
+    "Start",
     "TaskRoundTrip",
     "ToolRaises",
     "UpdateAgent",
+    "UpdateDuringTool",
     "WorkflowFailure",
     "WorkflowReport",
+    "WorkflowUsageError",
     "check_workflow",
     "declared_edges",
     "format_edge",
@@ -105,8 +125,18 @@ __all__ = [
 
 Invariant = Callable[[Any], Any]
 
+
+class WorkflowUsageError(ValueError):
+    """The check cannot run this workflow as given (e.g. it needs userdata nobody supplied).
+
+    Raised once, before any report: the message says what to pass or define.
+    """
+
+
 RULES = (
     "call_tool",
+    "handoff_with_greeting_calls",
+    "update_agent_during_tool",
     "call_tools_in_rounds",
     "call_tool_badly",
     "call_wrong_tool",
@@ -178,7 +208,7 @@ def workflow_state_machine(
     max_examples: int = 100,
     steps: int = 30,
     max_activations: int = 20,
-    step_timeout: float = 10.0,
+    step_timeout: float = 5.0,
     exclude: Iterable[str] = (),
     name: str | None = None,
 ) -> type[WorkflowMachine]:
@@ -233,7 +263,7 @@ def check_workflow(
     steps: int = 30,
     seed: int | None = None,
     max_activations: int = 20,
-    step_timeout: float = 10.0,
+    step_timeout: float = 5.0,
     exclude: Iterable[str] = (),
     progress: Callable[[int], None] | bool | None = None,
     entry_import: str | None = None,
@@ -287,7 +317,8 @@ def check_workflow(
         if callable(progress):
             callback = progress
             machine.on_conversation = staticmethod(lambda _driver: callback(coverage.conversations))
-        return _run(
+        return _usage_checked(
+            _run,
             machine,
             examples,
             steps,
@@ -338,7 +369,7 @@ def _run(
     replay_kwargs: str | None,
 ) -> WorkflowReport:
     import hypothesis
-    from hypothesis import HealthCheck, Phase, settings
+    from hypothesis import HealthCheck, Phase, Verbosity, settings
     from hypothesis.stateful import run_state_machine_as_test
 
     coverage = machine.coverage
@@ -348,8 +379,10 @@ def _run(
         max_examples=examples,
         stateful_step_count=steps,
         deadline=None,
-        database=None,
+        database=None,  # no example database in the user's cwd
         print_blob=False,
+        verbosity=Verbosity.quiet,  # the report prints the failure; hypothesis need not
+        report_multiple_bugs=False,  # one failure, shrunk: what the report shows
         # the explain phase re-runs the shrunk case many times for hints we do not print
         phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
         suppress_health_check=list(HealthCheck),
@@ -357,7 +390,8 @@ def _run(
     started = time.perf_counter()
     failure: Failure | None = None
     try:
-        run_state_machine_as_test(machine, settings=run_settings)
+        with _hypothesis_home():
+            run_state_machine_as_test(machine, settings=run_settings)
     except Exception as exc:
         failure = failure_of(
             machine, exc, entry, invariants, entry_import, entry_expr, replay_kwargs
@@ -371,6 +405,23 @@ def _run(
     )
 
 
+@contextlib.contextmanager
+def _hypothesis_home() -> Iterator[None]:
+    """Hypothesis caches (e.g. ``.hypothesis/constants``) go to the user's cache, not the cwd."""
+    import os
+    from pathlib import Path
+
+    from hypothesis import configuration
+
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    previous = vars(configuration).get("__hypothesis_home_directory")
+    configuration.set_hypothesis_home_dir(Path(base) / "voxfsm" / "hypothesis")
+    try:
+        yield
+    finally:
+        configuration.set_hypothesis_home_dir(previous)
+
+
 def replay(
     entry: Any,
     steps: Sequence[Action],
@@ -379,7 +430,7 @@ def replay(
     userdata_factory: Callable[[], Any] | None = None,
     invariants: Iterable[Invariant] = (),
     max_activations: int = 20,
-    step_timeout: float = 10.0,
+    step_timeout: float = 5.0,
 ) -> Any:
     """Run ``steps`` on a fresh session, checking every invariant; returns the closed session.
 
@@ -388,10 +439,19 @@ def replay(
     config = _config(
         entry, session_factory, userdata_factory, invariants, max_activations, step_timeout
     )
-    driver, error = attempt(config, steps)
+    driver, error = _usage_checked(attempt, config, steps)
     if error is not None:
         raise error
     return driver.session
+
+
+def _usage_checked(fn: Callable[..., Any], *args: Any) -> Any:
+    from ._probe import UsageAbort
+
+    try:
+        return fn(*args)
+    except UsageAbort as abort:
+        raise WorkflowUsageError(abort.message) from None
 
 
 # --------------------------------------------------------------------------- helpers

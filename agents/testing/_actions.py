@@ -31,6 +31,33 @@ def _args_code(arguments: Arguments) -> str:
     return repr(arguments if isinstance(arguments, str) else dict(arguments))
 
 
+def _enter_text(calls: Sequence[CallTool]) -> str:
+    if not calls:
+        return ""
+    inner = ", then ".join(f"{c.tool}({_args_text(c.arguments)})" for c in calls)
+    return f"; replies asked outside the turn (on_enter greetings) call {inner}"
+
+
+def _enter_code(calls: Sequence[CallTool]) -> str:
+    return f", enter_calls=({''.join(c.code() + ', ' for c in calls)})" if calls else ""
+
+
+@attrs.frozen
+class Start:
+    """``session.start(entry)``; the entry's ``on_enter`` replies call ``enter_calls`` in turn.
+
+    Only ever the first step.  Without it a conversation starts with a greeting in words.
+    """
+
+    enter_calls: tuple[CallTool, ...] = ()
+
+    def describe(self) -> str:
+        return "session.start(entry)" + _enter_text(self.enter_calls)
+
+    def code(self) -> str:
+        return f"Start(({''.join(c.code() + ', ' for c in self.enter_calls)}))"
+
+
 @attrs.frozen
 class Say:
     """The user says ``text``; the LLM answers in words, calling no tool."""
@@ -54,12 +81,20 @@ class CallTool:
 
     tool: str
     arguments: Arguments = attrs.field(factory=dict)
+    enter_calls: tuple[CallTool, ...] = ()
+    """Calls the LLM makes in replies asked outside this turn's own request, in order: the
+    greeting of the agent it hands off to (a handoff chain when those hand off again), a
+    reply a tool generates."""
 
     def describe(self) -> str:
-        return f"LLM calls {self.tool}({_args_text(self.arguments)})"
+        return f"LLM calls {self.tool}({_args_text(self.arguments)})" + _enter_text(
+            self.enter_calls
+        )
 
     def code(self) -> str:
-        return f"CallTool({self.tool!r}, {_args_code(self.arguments)})"
+        return (
+            f"CallTool({self.tool!r}, {_args_code(self.arguments)}{_enter_code(self.enter_calls)})"
+        )
 
 
 @attrs.frozen
@@ -121,16 +156,22 @@ class TaskRoundTrip:
     tool: str
     arguments: Arguments = attrs.field(factory=dict)
     fail: bool = False
+    on_enter: bool = False
+    """The task's own ``on_enter`` reply calls its tool (no second turn)."""
 
     def describe(self) -> str:
         end = "fails it" if self.fail else "completes it"
+        when = "the task's on_enter reply" if self.on_enter else "the next turn"
         return (
             f"LLM calls {self.tool}({_args_text(self.arguments)}), which awaits a probe "
-            f"AgentTask; the next turn {end}"
+            f"AgentTask; {when} {end}"
         )
 
     def code(self) -> str:
-        return f"TaskRoundTrip({self.tool!r}, {_args_code(self.arguments)}, fail={self.fail!r})"
+        extra = ", on_enter=True" if self.on_enter else ""
+        return (
+            f"TaskRoundTrip({self.tool!r}, {_args_code(self.arguments)}, fail={self.fail!r}{extra})"
+        )
 
 
 @attrs.frozen
@@ -169,10 +210,35 @@ class CallChain:
         return f"CallChain(({''.join(c.code() + ', ' for c in self.calls)}))"
 
 
+@attrs.frozen
+class UpdateDuringTool:
+    """The LLM calls ``call``; while that tool runs, program code calls ``update_agent``."""
+
+    call: CallTool
+    swap: UpdateAgent
+
+    def describe(self) -> str:
+        return f"{self.call.describe()}; while it runs, {self.swap.describe()}"
+
+    def code(self) -> str:
+        return f"UpdateDuringTool({self.call.code()}, {self.swap.code()})"
+
+
 Action = Union[
-    Say, CallTool, CallParallel, ToolRaises, UpdateAgent, TaskRoundTrip, SayDuring, CallChain
+    Start,
+    Say,
+    CallTool,
+    CallParallel,
+    ToolRaises,
+    UpdateAgent,
+    TaskRoundTrip,
+    SayDuring,
+    CallChain,
+    UpdateDuringTool,
 ]
 ACTION_TYPES: tuple[type, ...] = (
+    Start,
+    UpdateDuringTool,
     Say,
     CallTool,
     CallParallel,

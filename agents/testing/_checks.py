@@ -82,11 +82,11 @@ def one_active_agent(d: Driver) -> None:
     s = d.session
     current = s.current_agent
     active = [a for a in d.agents if a.status == "active"]
-    if active != [current]:
+    if len(active) != 1 or active[0] is not current:
+        other = [a.id if a is current else f"{a.id} (another instance)" for a in active]
         _fail(
             "one-active-agent",
-            f"expected exactly the current agent {current.id!r} to be active, found "
-            f"{[a.id for a in active]}",
+            f"expected exactly the current agent {current.id!r} to be active, found {other}",
         )
     if s.machine.state != current.id:
         _fail(
@@ -115,6 +115,13 @@ def handoff_chain(d: Driver) -> None:
             "history must hold one AgentHandoff per activation, starting with "
             f"(None -> entry) and chained; history has {pairs}, transitions taken were {want}",
         )
+    committed = [(c.old_agent_id, c.new_agent_id) for c, _ in d.commits]
+    if committed != pairs:
+        _fail(
+            "handoff-records",
+            f"the session committed {committed} but history records {pairs}; every change "
+            "of the active agent must leave exactly one AgentHandoff",
+        )
     for a, b in itertools.pairwise(pairs):
         if a[1] != b[0]:
             _fail("handoff-records", f"AgentHandoff {b} does not continue from {a}")
@@ -127,23 +134,23 @@ def handoff_chain(d: Driver) -> None:
 
 
 def _expected_hooks(d: Driver, closed: bool) -> list[tuple[str, Any]]:
-    # trace steps carry classes; the instances come from the driver's own activation log
-    acts = d.activated
-    if not acts:
-        return []
-    out: list[tuple[str, Any]] = [("enter", acts[0])]
-    stack: list[Any] = [acts[0]]
-    for step, new in zip(d.steps(), acts[1:], strict=False):
-        if step.kind == "task":
+    # each commit the listener saw, with the agent it made current
+    out: list[tuple[str, Any]] = []
+    stack: list[Any] = []
+    for commit, new in d.commits:
+        if commit.kind == "start" or not stack:
+            out.append(("enter", new))
+            stack = [new]
+        elif commit.kind == "task":
             out.append(("enter", new))
             stack.append(new)
-        elif step.kind == "return":
+        elif commit.kind == "return":
             out.append(("exit", stack.pop() if len(stack) > 1 else stack[-1]))
         else:
             out.append(("exit", stack[-1]))
             out.append(("enter", new))
             stack[-1] = new
-    if closed:
+    if closed and stack:
         out.append(("exit", stack[-1]))
     return out
 
@@ -154,7 +161,7 @@ def hooks_in_order(d: Driver, *, closed: bool) -> None:
     if len(got) != len(want) or any(
         g[0] != w[0] or g[1] is not w[1] for g, w in zip(got, want, strict=False)
     ):
-        names = {id(a): f"{a.id}#{n}" for n, a in enumerate(dict.fromkeys(d.activated))}
+        names = {id(a): f"{a.id}#{n}" for n, (_, a) in enumerate(d.commits)}
         show = lambda seq: ", ".join(f"{k} {names.get(id(a), a.id)}" for k, a in seq)  # noqa: E731
         _fail(
             "hooks",
@@ -283,6 +290,7 @@ def judge_calls(
     expected: list[str],
     outputs: list[FunctionCallOutput | None],
     executions: list[Execution],
+    agent_returns: list[str],
     steps: Sequence[Step],
     raised: str | None,
 ) -> None:
@@ -305,12 +313,11 @@ def judge_calls(
         )
     if len(calls) == 1 and expected[0] != "ok" and any(s.source == agent.id for s in steps):
         _fail("refused-call", f"a refused call to {calls[0].tool!r} still changed the agent")
-    handing = [ex for ex in executions if ex.returned_agent]
-    tools = {h.tool for h in handing}
-    if len(handing) > 1 and any(s.source == agent.id and s.trigger in tools for s in steps):
+    tools = set(agent_returns)
+    if len(agent_returns) > 1 and any(s.source == agent.id and s.trigger in tools for s in steps):
         _fail(
             "double-handoff",
-            f"{[h.tool for h in handing]} all returned agents in one step; none may hand "
+            f"{agent_returns} all returned agents in one step; none may hand "
             "off (each gets an error output)",
         )
     if raised is not None and expected[0] == "ok" and outputs[0] is not None:

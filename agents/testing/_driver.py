@@ -2,11 +2,14 @@
 
 The LLM is a :class:`ScriptedLLM` whose script is a callable: the step about to run puts
 the response it wants (a tool call, parallel calls, or plain words) in ``_plan``, and the
-script hands it out for the request that answers the step's user message.  Every other
-request (follow-ups, replies spoken from ``on_enter``) gets a plain reply.
+script hands it out for the request that answers the step's user message; replies asked
+outside it (``on_enter`` greetings, replies generated inside tools) get the step's
+``enter`` calls while any are left, then plain words.  That model is given to the session
+(``update_options(llm=...)``); nothing of the workflow is patched.
 
-All session work runs on one event loop per driver (``asyncio.Runner``), because the
-session's locks, futures and tasks must stay on one loop (research/transitions.md §5.1).
+What happened is learnt through the session's listener seam (``session.add_listener``, see
+:mod:`voxfsm.agents.listeners`): commits, hooks, replies and tool calls.  All session work runs
+on one private event loop per driver, each step under a deadline (:mod:`._loop`).
 Like ``_probe``, this module imports the agent layer and is only imported lazily.
 """
 
@@ -22,31 +25,32 @@ import attrs
 
 from voxfsm.agents import (
     Agent,
-    AgentHandoff,
     AgentSession,
     AgentTask,
     ChatMessage,
     FunctionCallOutput,
-    StopResponse,
-    ToolError,
 )
 from voxfsm.agents.agent import class_tools
+from voxfsm.agents.listeners import Commit
 from voxfsm.agents.llm import ScriptedLLM, reply
+from voxfsm.agents.llm.scripted import ScriptedCall
 from voxfsm.agents.tools import FunctionTool
 from voxfsm.fsm.spec import Step
 
 from . import _checks as checks
-from ._actions import (
-    Action,
-    UpdateAgent,
-)
+from ._actions import Action, Start, UpdateAgent
 from ._coverage import Coverage
+from ._loop import LoopRunner, StepTimeout
 from ._probe import (
+    PROBE_ENTER,
+    USERDATA_USAGE,
     Execution,
-    InjectedError,
-    ProbeTask,
+    Observer,
     QuietProbeLogs,
+    UsageAbort,
+    UsageSpotter,
     is_probe_step,
+    reads_unset_userdata,
     unwatch_construction,
     watch_construction,
 )
@@ -72,7 +76,7 @@ class DriverConfig:
     classes: dict[str, type] = attrs.field(factory=dict)
     declared: frozenset[tuple[str, str, str | None]] = frozenset()
     max_activations: int = 20
-    step_timeout: float = 10.0
+    step_timeout: float = 5.0
 
     def new_entry(self) -> Agent:
         entry = self.entry
@@ -87,59 +91,51 @@ class DriverConfig:
         return made
 
 
-def _run_loop() -> Any:
-    # Python 3.10 has no asyncio.Runner; a private loop does the same job there.
-    if hasattr(asyncio, "Runner"):
-        return asyncio.Runner()
-    return _LoopRunner()
-
-
-class _LoopRunner:
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-
-    def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        return self.loop.run_until_complete(coro)
-
-    def close(self) -> None:
-        pending = asyncio.all_tasks(self.loop)
-        for task in pending:
-            task.cancel()
-        if pending:
-            self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
-        self.loop.close()
+class StopLoop(BaseException):
+    """Raised from the listener into a runaway handoff loop (reported as ``handoff-loop``)."""
 
 
 class Driver:
-    """One conversation: a session, its instrumentation, the steps so far, the checks."""
+    """One conversation: a session, what its listener recorded, the steps so far, the checks."""
 
     def __init__(self, config: DriverConfig, coverage: Coverage | None = None) -> None:
         self.config = config
         self.coverage = coverage if coverage is not None else Coverage()
         self.actions: list[Action] = []
+        self.start_action = Start()
         self.marks: list[int] = []  # history length before each action
         self.hooks: list[tuple[str, Agent]] = []
         self.hook_errors: list[BaseException] = []
         self.executions: list[Execution] = []
+        self.agent_returns: list[str] = []  # tools seen returning an agent (CallParallel steps)
         self.not_fresh: list[str] = []
         self.agents: list[Agent] = []
-        self.activated: list[Agent] = []  # the agent each AgentHandoff made current
+        self.commits: list[tuple[Commit, Agent]] = []  # each commit and the agent it activated
+        self.running: dict[Any, str] = {}  # what is in flight: hooks, replies, tools
+        self._tools_running: dict[str, str] = {}  # call id -> tool name
+        self._swapped_during: set[str] = set()  # calls during which the app ran update_agent
+        self._conflicts: list[tuple[str, Any]] = []  # (tool, output) of those calls
+        self.own_swaps: set[int] = set()  # agents the driver itself swapped to
+        self._declares_handoff: set[str] = set()
+        self.loop_failure: WorkflowFailure | None = None
+        self.limit_errors: list[BaseException] = []
+        self.usage: str | None = None
         self._steps_cache: tuple[int, tuple[Step, ...]] = (-1, ())
         self._words: tuple[Any, list[str]] = (None, [])
         self.history_seen: list[Any] = []
         self.closed = False
         self._plan: Any = None
         self._chain: list[Any] = []  # responses for the follow-ups of the planned turn
+        self._enter: list[Any] = []  # responses for replies asked outside the turn (on_enter)
+        self._probe_ok: bool | None = None  # how a probe task's on_enter reply completes it
         self._utterance = ""
-        self._override: tuple[str, str, Any] | None = None  # (tool, "raise"|"probe", detail)
-        self._restore_fns: list[tuple[FunctionTool, Any]] = []
-        self._wrapped: set[int] = set()
+        self._on_tool: tuple[str, Callable[[], None]] | None = None  # run when that tool starts
         self._activations = 0
-        self._steps_before = 0
+        self._commits_before = 0
         self._turn = 0
-        self._runner = _run_loop()
+        self._runner: LoopRunner | None = LoopRunner()
         self._quiet = QuietProbeLogs()
+        self._spotter = UsageSpotter(self)
         self.llm = ScriptedLLM(self._script, record=False)
         self.session: Any = None
         self.entry: Agent | None = None
@@ -148,14 +144,21 @@ class Driver:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> None:
+    def start(self, action: Start | None = None) -> None:
+        """Build the session and ``start()`` it (``action`` may script the greeting's calls)."""
         watch_construction(self.not_fresh)
         _ENGINE_LOG.addFilter(self._quiet)
+        _ENGINE_LOG.addHandler(self._spotter)
+        action = action or Start()
+        self.start_action = action
+        self._enter = [ScriptedCall(c.tool, c.arguments) for c in action.enter_calls]
         try:
-            self._run(self._start())
+            self._run(self._start(), "start", action)
         except BaseException:
             self.dispose()
             raise
+        finally:
+            self._enter = []
 
     async def _start(self) -> None:
         cfg = self.config
@@ -174,169 +177,240 @@ class Driver:
         self.session = session
         self.userdata = checks.userdata_of(session)
         self.userdata_shape = checks.shape(self.userdata)
-        session.on("conversation_item_added", self._on_item)
+        session.add_listener(Observer(self))
+        session.on("error", self._on_error)
         self.entry = cfg.new_entry()
         await session.start(self.entry)
         self.history_seen = list(session.history.items)
 
     def close(self) -> None:
-        """Close the session (the active agent's ``on_exit`` runs) and check the end."""
+        """Close the session with two overlapping ``aclose()`` calls and check the end."""
         if self.closed:
             return
         self.closed = True
         try:
-            self._run(self.session.aclose())
+            self._run(self._close(), "aclose", None)
             self.coverage.record_steps(s for s in self.steps() if not is_probe_step(s))
             self.coverage.conversations += 1
             checks.hooks_in_order(self, closed=True)
         finally:
             self.dispose()
 
+    async def _close(self) -> None:
+        # LiveKit lets both of two overlapping closes return; so must we
+        results = await asyncio.gather(
+            self.session.aclose(), self.session.aclose(), return_exceptions=True
+        )
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise WorkflowFailure(
+                "aclose",
+                f"two overlapping session.aclose() calls must both return; one raised "
+                f"{errors[0]!r}",
+            )
+
     def dispose(self) -> None:
-        """Undo every instrumentation and close the loop (safe to call twice)."""
-        for tool, fn in reversed(self._restore_fns):
-            tool.fn = fn
-        self._restore_fns.clear()
-        for agent in self.agents:
-            for hook in ("on_enter", "on_exit"):
-                agent.__dict__.pop(hook, None)
+        """Stop watching and close the loop (safe to call twice)."""
         unwatch_construction(self.not_fresh)
         _ENGINE_LOG.removeFilter(self._quiet)
+        _ENGINE_LOG.removeHandler(self._spotter)
         runner, self._runner = self._runner, None
         if runner is not None:
             runner.close()
 
-    def _run(self, coro: Coroutine[Any, Any, Any]) -> Any:
+    def _run(self, coro: Coroutine[Any, Any, Any], what: str, action: Any) -> Any:
         if self._runner is None:
             coro.close()
             raise RuntimeError("this driver is closed")
-        return self._runner.run(self._bounded(coro))
+        self.loop_failure = None
+        try:
+            result = self._runner.run(coro, self.config.step_timeout)
+        except StepTimeout as stuck:
+            if self.usage is not None:
+                raise UsageAbort(self.usage) from None
+            if self.loop_failure is not None:
+                raise self.loop_failure from None
+            raise WorkflowFailure("deadlock", self._stuck(what, action, stuck)) from None
+        except (asyncio.CancelledError, StopLoop):
+            if self.usage is not None:
+                raise UsageAbort(self.usage) from None
+            if self.loop_failure is not None:
+                raise self.loop_failure from None
+            raise
+        except Exception as exc:
+            if self.usage is not None:
+                raise UsageAbort(self.usage) from None
+            if getattr(exc, "option", None) is None:
+                raise
+            # a session bound raised from the step itself (e.g. update_agent in on_enter)
+            self.limit_errors.append(exc)
+            raise self._limit_failure(exc) from None
+        if self.usage is not None:
+            raise UsageAbort(self.usage)
+        if self.loop_failure is not None:
+            raise self.loop_failure
+        return result
 
-    async def _bounded(self, coro: Coroutine[Any, Any, Any]) -> Any:
-        task = asyncio.ensure_future(coro)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.config.step_timeout
-        idle = 0
-        while not task.done():
-            await asyncio.wait({task}, timeout=_POLL)
-            if task.done():
-                break
-            idle = idle + 1 if _loop_idle(loop) else 0
-            if idle >= _IDLE_POLLS or loop.time() > deadline:
-                task.cancel()
-                await asyncio.wait({task})
-                what = "nothing could run any more" if idle >= _IDLE_POLLS else "it timed out"
-                raise WorkflowFailure(
-                    "deadlock",
-                    f"the step never finished ({what}): something waits forever, e.g. an "
-                    "AgentTask nobody can complete or a hook awaiting the session it runs in",
-                )
-        return task.result()
+    def _stuck(self, what: str, action: Any, stuck: StepTimeout) -> str:
+        after = "session.start(entry)" if action is None or isinstance(action, Start) else ""
+        if isinstance(action, Start) and action.enter_calls:
+            after += f" whose on_enter reply calls {', '.join(c.tool for c in action.enter_calls)}"
+        elif action is not None and not isinstance(action, Start):
+            after = action.describe()
+        elif what == "aclose":
+            after = "the conversation's last step"
+        running = " -> ".join(self.running.values()) or "nothing the session reports"
+        limit = self.config.step_timeout
+        how = (
+            f"can never return: after {stuck.seconds:.1f} s nothing could run (no callback "
+            "ready, no timer due, no worker thread busy)"
+            if stuck.idle
+            else f"did not return within {limit:g} s"
+        )
+        return (
+            f"{what}() {how} after {after}; still running: {running}. Something awaits what "
+            "never happens (a future nobody resolves, an AgentTask nobody completes, the "
+            "session's own reply from inside it) or blocks; if it is only slow, raise "
+            "step_timeout= (voxfsm check --step-timeout)"
+        )
 
-    # ------------------------------------------------------------------ instrumentation
+    # ------------------------------------------------------------------ what the listener saw
 
-    def _on_item(self, event: Any) -> None:
-        if isinstance(event.item, AgentHandoff) and self.session is not None:
-            # runs after the new agent is activated and before its on_enter is looked up
-            agent = self.session.current_agent
-            self.activated.append(agent)
-            if agent.id == event.item.new_agent_id:
-                self.instrument(agent)
+    def _on_error(self, event: Any) -> None:
+        error = getattr(event, "error", None)
+        if isinstance(error, BaseException) and getattr(error, "option", None) is not None:
+            # a session bound was hit (a LimitExceeded names its option)
+            self.limit_errors.append(error)
 
-    def instrument(self, agent: Agent) -> None:
+    def committed(self, commit: Commit) -> None:
+        agent = self.session.current_agent
+        self.commits.append((commit, agent))
+        if commit.kind == "update_agent" and id(agent) not in self.own_swaps:
+            self._swapped_during.update(self._tools_running)
         if all(a is not agent for a in self.agents):
             self.agents.append(agent)
-            if agent._llm is not None and agent._llm is not self.llm:
-                agent._llm = self.llm  # an agent-level model override must obey the script too
-            for hook in ("on_enter", "on_exit"):
-                setattr(agent, hook, self._hook(agent, hook))
-        for tool in agent.all_tools():
-            if id(tool) not in self._wrapped:
-                self._wrapped.add(id(tool))
-                self._restore_fns.append((tool, tool.fn))
-                tool.fn = self._tool_fn(tool, tool.fn)
+            if agent.llm and agent.llm is not self.llm and self.usage is None:
+                self.usage = (
+                    f"agent {agent.id!r} brings its own LLM ({agent.llm!r}); the property "
+                    "tester scripts the session's LLM only: build that agent without llm= "
+                    "when testing (e.g. take the model from make_session())"
+                )
+                self._cancel()
 
-    def _hook(self, agent: Agent, name: str) -> Callable[[], Coroutine[Any, Any, None]]:
-        original = getattr(agent, name)
-        kind = "enter" if name == "on_enter" else "exit"
+    def hook_started(self, agent: Agent, hook: str) -> None:
+        if hook not in ("on_enter", "on_exit"):
+            return
+        self.running[("hook", id(agent), hook)] = f"{agent.id}.{hook}()"
+        self.hooks.append(("enter" if hook == "on_enter" else "exit", agent))
+        if hook == "on_enter":
+            self._activations += 1
+            if self._activations > self.config.max_activations and self.loop_failure is None:
+                self.loop_failure = WorkflowFailure(
+                    "handoff-loop",
+                    f"more than {self.config.max_activations} activations in one step (last: "
+                    f"{agent.id!r}); an on_enter keeps handing off - make the handoff "
+                    "conditional or move it to a tool",
+                )
+                self._cancel()
+            if self.loop_failure is not None:
+                # a loop of swaps that never awaits anything never lets a cancel in: stop it
+                # from inside (a BaseException passes the listener guard, like a cancel)
+                raise StopLoop()
 
-        async def hook() -> None:
-            self.hooks.append((kind, agent))
-            if kind == "enter":
-                self._activations += 1
-                if self._activations > self.config.max_activations:
-                    raise WorkflowFailure(
-                        "handoff-loop",
-                        f"more than {self.config.max_activations} activations in one step "
-                        f"(last: {agent.id!r}); an on_enter keeps handing off - make the "
-                        "handoff conditional or move it to a tool",
-                    )
-            try:
-                await original()
-            except Exception as exc:
-                self.hook_errors.append(exc)
-                raise
+    def hook_finished(self, agent: Agent, hook: str, error: BaseException | None) -> None:
+        self.running.pop(("hook", id(agent), hook), None)
+        if error is not None and isinstance(error, Exception):
+            self.hook_errors.append(error)
+            if reads_unset_userdata(error):
+                self.spot_usage()
 
-        return hook
+    def reply_started(self, agent: Agent, handle: Any) -> None:
+        self.running[("reply", id(handle))] = f"a reply of {agent.id}"
 
-    def _tool_fn(self, tool: FunctionTool, fn: Any) -> Any:
-        owner = tool.owner
+    def reply_finished(self, agent: Agent, handle: Any, error: BaseException | None) -> None:
+        self.running.pop(("reply", id(handle)), None)
 
-        async def run(*args: Any, **kwargs: Any) -> Any:
-            active = self._may_run(tool, owner)
-            override = self._override
-            if override is not None and override[0] == tool.name and active:
-                self._override = None
-                if override[1] == "probe":
-                    self.executions.append(Execution(tool.name, _id(owner), active, False))
-                    return await ProbeTask()
-                self.executions.append(Execution(tool.name, _id(owner), active, False))
-                raise _error(override[2])
-            # recorded before awaiting: the body has started (it may await an AgentTask), and
-            # parallel siblings append their own records meanwhile, hence the index
-            index = len(self.executions)
-            self.executions.append(Execution(tool.name, _id(owner), active, False))
-            value = fn(*args, **kwargs)
-            if inspect.isawaitable(value):
-                value = await value
-            if _holds_agent(value):
-                self.executions[index] = attrs.evolve(self.executions[index], returned_agent=True)
-            return value
+    def tool_started(self, agent: Agent, call: Any) -> None:
+        self.running[("tool", call.call_id)] = f"tool {call.name} of {agent.id}"
+        self._tools_running[call.call_id] = call.name
+        tool = agent.find_tool(call.name)
+        if tool is not None and tool.info.handoff_targets:
+            self._declares_handoff.add(call.name)
+        self.executions.append(Execution(call.name, agent.id, self._may_run(agent)))
+        hook = self._on_tool
+        if hook is not None and hook[0] == call.name:
+            # now, in the tool's own context: as if its body began with this line (a callback
+            # scheduled for later could run after the turn, outside any tool)
+            self._on_tool = None
+            hook[1]()
 
-        return run
+    def tool_finished(self, agent: Agent, call: Any, output: Any) -> None:
+        self.running.pop(("tool", call.call_id), None)
+        self._tools_running.pop(call.call_id, None)
+        if call.call_id in self._swapped_during:
+            self._swapped_during.discard(call.call_id)
+            self._conflicts.append((call.name, output))
 
-    def _may_run(self, tool: FunctionTool, owner: Agent | None) -> bool:
-        """Is ``owner`` (None: whoever holds ``tool``) active, or its step still in flight?
+    def _judge_conflicts(self) -> None:
+        """A tool that hands off *and* has ``update_agent`` run while it works: two changes
+        of the active agent from one tool, whichever the session lets win."""
+        conflicts, self._conflicts = self._conflicts, []
+        step = [c for c, _ in self.commits[self._commits_before :]]
+        for name, output in conflicts:
+            handed = any(c.kind == "handoff" and c.tool == name for c in step)
+            refused = output.is_error and "update_agent" in output.output
+            # a declared transition that swaps from code as well: whichever wins (or when the
+            # swap silently replaces the tool's handoff) the graph and the model disagree
+            if handed or refused or name in self._declares_handoff:
+                raise WorkflowFailure(
+                    "conflicting-handoff",
+                    f"update_agent() swapped the agent while tool {name!r}, a handoff, ran: two "
+                    "changes of the active agent from one tool (one of them is lost or "
+                    "overridden); return the next agent or call update_agent, not both",
+                )
+
+    def spot_usage(self) -> None:
+        if self.usage is None:
+            self.usage = USERDATA_USAGE
+            self._cancel()
+
+    def _cancel(self) -> None:
+        if self._runner is not None:
+            self._runner.cancel_step()
+
+    def _may_run(self, agent: Agent) -> bool:
+        """Is ``agent`` active, or paused on an AgentTask it started in this step?
 
         Parallel calls run concurrently, so when one of them awaits an AgentTask the caller
         is paused before its sibling tools have started; those siblings belong to a step the
         caller took while active, so they may still run.
         """
-        current = self.session.current_agent
-        if owner is None:
-            return _has(current, tool)
-        if owner is current:
+        if agent is self.session.current_agent:
             return True
-        steps = self.session.__fsm_trace__().steps[self._steps_before :]
-        return owner.status == "paused" and any(
-            s.kind == "task" and s.source == owner.id for s in steps
+        return agent.status == "paused" and any(
+            c.kind == "task" and c.old_agent_id == agent.id
+            for c, _ in self.commits[self._commits_before :]
         )
 
     def _script(self, chat_ctx: Any, tools: Sequence[Any]) -> Any:
         items = chat_ctx.items
         last = items[-1] if items else None
         plan = self._plan
+        user_line = isinstance(last, ChatMessage) and last.role == "user"
         if plan is not None:
-            if (
-                isinstance(last, ChatMessage)
-                and last.role == "user"
-                and last.text_content == self._utterance
-            ):
+            if user_line and isinstance(last, ChatMessage) and last.text_content == self._utterance:
                 self._plan = None
                 return plan
         elif self._chain and tools and isinstance(last, FunctionCallOutput):
             # a follow-up after tool outputs, with tools still allowed: the next link
             return self._chain.pop(0)
+        if isinstance(last, ChatMessage) and last.text_content == PROBE_ENTER:
+            if self._probe_ok is not None and tools:
+                return ScriptedCall("probe_done", {"ok": self._probe_ok})
+        elif self._enter and tools and not user_line and not isinstance(last, FunctionCallOutput):
+            # a reply asked outside the turn's own request: an on_enter greeting, a reply
+            # generated inside a tool
+            return self._enter.pop(0)
         return reply("ok")
 
     # ------------------------------------------------------------------ what can happen next
@@ -350,6 +424,15 @@ class Driver:
 
     def handoff_tools(self) -> list[FunctionTool]:
         return [t for t in self.tools() if t.info.handoff_targets]
+
+    def target_tools(self, tool: FunctionTool) -> list[FunctionTool]:
+        """Tools of the agents ``tool`` declares it hands off to (what their greeting may call)."""
+        found: dict[str, FunctionTool] = {}
+        for target in tool.info.handoff_targets:
+            if isinstance(target, type):
+                for _, t in class_tools(target):
+                    found.setdefault(t.name, t)
+        return list(found.values())
 
     def foreign_tools(self) -> list[FunctionTool]:
         own = {t.name for t in self.tools()}
@@ -400,11 +483,26 @@ class Driver:
         self.actions.append(action)
         self.marks.append(len(self.session.history.items))
         self._activations = 0
-        self._steps_before = len(self.steps())
+        self._commits_before = len(self.commits)
         self._turn += 1
-        self.instrument(self.current)  # tools added by update_tools() since last time
-        self._run(run_step(self, action))
+        n_limits = len(self.limit_errors)
+        try:
+            self._run(run_step(self, action), _call_of(action), action)
+        finally:
+            self._plan, self._chain, self._enter, self._on_tool = None, [], [], None
+            self._probe_ok = None
         self.coverage.actions += 1
+        self._judge_conflicts()
+        if len(self.limit_errors) > n_limits:
+            raise self._limit_failure(self.limit_errors[n_limits])
+
+    @staticmethod
+    def _limit_failure(error: BaseException) -> WorkflowFailure:
+        return WorkflowFailure(
+            "handoff-loop" if "handoff" in str(getattr(error, "limit", "")) else "limit",
+            f"{error} (the session stopped it; a workflow that needs more raises "
+            f"{getattr(error, 'option', 'the option')})",
+        )
 
     # ------------------------------------------------------------------ checks
 
@@ -412,21 +510,8 @@ class Driver:
         checks.check_all(self)
 
 
-_POLL = 0.02
-_IDLE_POLLS = 10  # 0.2 s with nothing ready and no timer pending: no step can finish now
-
-
-def _loop_idle(loop: asyncio.AbstractEventLoop) -> bool:
-    """Nothing ready and no timer pending (only I/O or another thread could wake it).
-
-    Reads the pure-Python loop's queues; on a loop without them, report "busy" so only the
-    step timeout applies.
-    """
-    ready = getattr(loop, "_ready", None)
-    scheduled = getattr(loop, "_scheduled", None)
-    if ready is None or scheduled is None:
-        return False
-    return not ready and all(h.cancelled() for h in scheduled)
+def _call_of(action: Action) -> str:
+    return "update_agent" if isinstance(action, UpdateAgent) else "run"
 
 
 def _item_text(item: Any) -> str:
@@ -436,20 +521,6 @@ def _item_text(item: Any) -> str:
     if isinstance(item, FunctionCallOutput):
         return item.output
     return ""
-
-
-def _id(agent: Any) -> str | None:
-    return agent.id if agent is not None else None
-
-
-def _has(agent: Agent, tool: FunctionTool) -> bool:
-    return any(t is tool for t in agent.all_tools())
-
-
-def _holds_agent(value: Any) -> bool:
-    if isinstance(value, Agent):
-        return True
-    return isinstance(value, (tuple, list)) and any(isinstance(v, Agent) for v in value)
 
 
 def _bare(cls: type) -> bool:
@@ -463,14 +534,6 @@ def _bare(cls: type) -> bool:
     return all(
         p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params
     )
-
-
-def _error(name: str) -> BaseException:
-    if name == "ToolError":
-        return ToolError("injected tool error")
-    if name == "StopResponse":
-        return StopResponse()
-    return InjectedError("injected failure")
 
 
 __all__ = ["Driver", "DriverConfig", "WorkflowFailure"]

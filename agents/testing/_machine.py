@@ -12,7 +12,16 @@ import contextlib
 from typing import Any, ClassVar
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+
+from voxfsm.agents import Agent
+from voxfsm.agents.agent import class_tools
 
 from ._actions import (
     ERRORS,
@@ -22,8 +31,10 @@ from ._actions import (
     CallTool,
     Say,
     SayDuring,
+    Start,
     TaskRoundTrip,
     ToolRaises,
+    UpdateDuringTool,
 )
 from ._coverage import Coverage
 from ._driver import Driver, DriverConfig
@@ -51,7 +62,6 @@ class WorkflowMachine(RuleBasedStateMachine):
         self.driver = Driver(self.config, self.coverage)
         self.failed = False
         type(self).last_driver = self.driver
-        self.driver.start()
 
     def perform(self, action: Action) -> None:
         try:
@@ -75,6 +85,29 @@ class WorkflowMachine(RuleBasedStateMachine):
                 self.on_conversation(driver)
 
     # ------------------------------------------------------------------ rules
+
+    @initialize(data=st.data())
+    def start(self, data: st.DataObject) -> None:
+        """``session.start``; the entry's greeting may call its tools (awaited in on_enter)."""
+        entry = self.config.described
+        cls = type(entry) if isinstance(entry, Agent) else entry
+        tools = [t for _, t in class_tools(cls)] if isinstance(cls, type) else []
+        calls = data.draw(self._enter_calls(tools), label="greeting calls")
+        try:
+            self.driver.start(Start(calls))
+        except BaseException:
+            self.failed = True
+            raise
+
+    def _enter_calls(
+        self, tools: list[Any], min_size: int = 0
+    ) -> st.SearchStrategy[tuple[CallTool, ...]]:
+        if not tools:
+            return st.just(())
+        one = st.sampled_from(tools).flatmap(
+            lambda t: valid_arguments(t.info.parameters).map(lambda a: CallTool(t.name, a))
+        )
+        return st.lists(one, min_size=min_size, max_size=2).map(tuple)
 
     def _has_tools(self) -> bool:
         return bool(self.driver.tools())
@@ -178,14 +211,37 @@ class WorkflowMachine(RuleBasedStateMachine):
         self.perform(CallParallel(calls))
 
     @precondition(_has_tools)
-    @rule(data=st.data(), fail=st.booleans())
-    def task_round_trip(self, data: st.DataObject, fail: bool) -> None:
-        """A tool awaits an AgentTask that the next turn completes (or fails)."""
+    @rule(data=st.data(), fail=st.booleans(), on_enter=st.booleans())
+    def task_round_trip(self, data: st.DataObject, fail: bool, on_enter: bool) -> None:
+        """A tool awaits an AgentTask completed (or failed) by the next turn or its on_enter."""
         tool = data.draw(st.sampled_from(self.driver.tools()), label="tool")
         args = data.draw(
             valid_arguments(tool.info.parameters, self.driver.words()), label="arguments"
         )
-        self.perform(TaskRoundTrip(tool.name, args, fail))
+        self.perform(TaskRoundTrip(tool.name, args, fail, on_enter))
+
+    @precondition(lambda self: bool(self.driver.handoff_tools()))
+    @rule(data=st.data())
+    def handoff_with_greeting_calls(self, data: st.DataObject) -> None:
+        """A handoff whose new agent's on_enter reply calls its tools (chains and loops)."""
+        tool = data.draw(st.sampled_from(self.driver.handoff_tools()), label="tool")
+        args = data.draw(
+            valid_arguments(tool.info.parameters, self.driver.words()), label="arguments"
+        )
+        targets = self.driver.target_tools(tool)
+        calls = data.draw(self._enter_calls(targets, 1), label="greeting calls")
+        self.perform(CallTool(tool.name, args, calls))
+
+    @precondition(lambda self: bool(self.driver.tools() and self.driver.swap_targets()))
+    @rule(data=st.data())
+    def update_agent_during_tool(self, data: st.DataObject) -> None:
+        """Program code swaps the agent while a tool (maybe a handing-off one) runs."""
+        tool = data.draw(st.sampled_from(self.driver.tools()), label="tool")
+        args = data.draw(
+            valid_arguments(tool.info.parameters, self.driver.words()), label="arguments"
+        )
+        swap = data.draw(st.sampled_from(self.driver.swap_targets()), label="swap")
+        self.perform(UpdateDuringTool(CallTool(tool.name, args), swap))
 
     # ------------------------------------------------------------------ invariants
 

@@ -93,7 +93,10 @@ def _item_line(item: Any, speaker: str) -> str | None:
 
 def conversation(actions: Sequence[Action], history: Sequence[Any], marks: Sequence[int]) -> str:
     """Each step's description followed by the history items it produced."""
-    lines = ["  0. session.start(entry)"]
+    first = "session.start(entry)"
+    if actions and type(actions[0]).__name__ == "Start":
+        first, actions = actions[0].describe(), actions[1:]
+    lines = [f"  0. {first}"]
     speaker = "agent"
     bounds = [*marks, len(history)]
     for item in history[: bounds[0]]:

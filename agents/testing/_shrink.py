@@ -8,10 +8,11 @@ printed as a conversation and as a regression test.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._actions import Action, CallChain, CallParallel, SayDuring
+from ._actions import Action, CallChain, CallParallel, CallTool, SayDuring, Start, TaskRoundTrip
 from ._report import Failure, WorkflowFailure, conversation, regression_test
 
 if TYPE_CHECKING:
@@ -26,10 +27,11 @@ def attempt(config: DriverConfig, steps: Sequence[Action]) -> tuple[Any, BaseExc
     from ._driver import Driver
 
     driver = Driver(config)
+    first = steps[0] if steps and isinstance(steps[0], Start) else None
     try:
-        driver.start()
+        driver.start(first)
         driver.check()
-        for step in steps:
+        for step in steps[1:] if first is not None else steps:
             driver.perform(step)
             driver.check()
         driver.close()
@@ -53,11 +55,21 @@ def _simpler(step: Action) -> list[Action]:
         return [step.calls[0], *shorter]
     if isinstance(step, SayDuring):
         return [step.call]
+    if isinstance(step, Start) and step.enter_calls:
+        return [Start(step.enter_calls[:-1])]
+    if isinstance(step, CallTool) and step.enter_calls:
+        return [CallTool(step.tool, step.arguments, step.enter_calls[:-1])]
+    if isinstance(step, TaskRoundTrip) and step.on_enter:
+        return [TaskRoundTrip(step.tool, step.arguments, step.fail)]
     return []
 
 
 def minimize(
-    config: DriverConfig, steps: Sequence[Action], kind: str, budget: int = 400
+    config: DriverConfig,
+    steps: Sequence[Action],
+    kind: str,
+    budget: int = 400,
+    seconds: float = 60.0,
 ) -> tuple[list[Action], Any, BaseException] | None:
     """Drop or simplify steps one at a time while the same rule still fails.
 
@@ -67,12 +79,18 @@ def minimize(
     best = list(steps)
     found: tuple[Any, BaseException] | None = None
     changed = True
-    while changed and budget > 0:
+    # a replay that hangs costs up to the step deadline: bound the whole search in time too
+    stop = time.monotonic() + seconds
+    while changed and budget > 0 and time.monotonic() < stop:
         changed = False
         for i in reversed(range(len(best))):
-            # first without the step, then with a simpler step in its place
-            for simpler in [None, *_simpler(best[i])]:
-                if budget <= 0 or i >= len(best):
+            # first without the step, then with a simpler step in its place (a Start step
+            # is only ever simplified: dropping it changes nothing)
+            options = (
+                _simpler(best[i]) if isinstance(best[i], Start) else [None, *_simpler(best[i])]
+            )
+            for simpler in options:
+                if budget <= 0 or i >= len(best) or time.monotonic() > stop:
                     break
                 budget -= 1
                 trial = best[:i] + ([] if simpler is None else [simpler]) + best[i + 1 :]
@@ -107,6 +125,8 @@ def failure_of(
 ) -> Failure:
     driver = machine.last_driver
     actions: list[Action] = list(driver.actions) if driver is not None else []
+    if driver is not None and driver.start_action.enter_calls:
+        actions.insert(0, driver.start_action)
     smaller = minimize(machine.config, actions, _kind(exc))
     if smaller is not None:
         actions, driver, exc = smaller

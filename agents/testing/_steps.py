@@ -1,19 +1,24 @@
 """How each kind of step runs through the session, and what is checked right after it.
 
 Every step is one or two user turns; the planned LLM response goes in ``d._plan`` (and
-``d._chain`` for later tool rounds), and tool-body overrides (``ToolRaises``, the probe
-task) in ``d._override``.  Per-step judgements (the outcome table) live in
+``d._chain`` for later tool rounds, ``d._enter`` for replies asked outside the turn).  A
+tool body is only replaced through ``mock_tools`` (the documented test double): a
+``ToolRaises`` step makes it raise, a ``TaskRoundTrip`` makes it await the probe task, and
+the tools of a ``CallParallel`` step are wrapped to see which of them returned an agent.
+Per-step judgements (the outcome table) live in
 ``_checks``; the invariants that must hold after any step run afterwards.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from voxfsm.agents import Agent, FunctionCallOutput
+from voxfsm.agents import Agent, FunctionCallOutput, StopResponse, ToolError
 from voxfsm.agents.agent import class_tools
 from voxfsm.agents.llm.scripted import ScriptedCall
+from voxfsm.agents.mock import mock_tools
 from voxfsm.agents.tools import ArgumentError
 from voxfsm.fsm.spec import Step
 
@@ -25,11 +30,13 @@ from ._actions import (
     CallTool,
     Say,
     SayDuring,
+    Start,
     TaskRoundTrip,
     ToolRaises,
     UpdateAgent,
+    UpdateDuringTool,
 )
-from ._probe import ProbeTask, is_probe_step
+from ._probe import InjectedError, ProbeTask, is_probe_step
 
 if TYPE_CHECKING:
     from ._driver import Driver
@@ -41,13 +48,13 @@ async def run_step(d: Driver, action: Action) -> None:
     elif isinstance(action, CallTool):
         await _calls(d, [action])
     elif isinstance(action, CallParallel):
-        await _calls(d, list(action.calls))
+        with _watch_returns(d, [c.tool for c in action.calls]):
+            await _calls(d, list(action.calls))
     elif isinstance(action, ToolRaises):
-        d._override = (action.tool, "raise", action.error)
-        try:
+        with _replaced(d, action.tool, _raiser(action.error)):
             await _calls(d, [CallTool(action.tool, action.arguments)], raised=action.error)
-        finally:
-            d._override = None
+    elif isinstance(action, UpdateDuringTool):
+        await _update_during_tool(d, action)
     elif isinstance(action, UpdateAgent):
         await _update_agent(d, action)
     elif isinstance(action, TaskRoundTrip):
@@ -56,6 +63,8 @@ async def run_step(d: Driver, action: Action) -> None:
         await _say_during(d, action)
     elif isinstance(action, CallChain):
         await _call_chain(d, action)
+    elif isinstance(action, Start):
+        raise ValueError("Start(...) can only be the first step of a conversation")
     else:
         raise TypeError(f"unknown step {action!r}")
 
@@ -83,15 +92,28 @@ async def _call_chain(d: Driver, action: CallChain) -> None:
 
 async def _calls(d: Driver, calls: list[CallTool], *, raised: str | None = None) -> Any:
     agent = d.current
+    if len(calls) == 1:
+        d._enter = [ScriptedCall(c.tool, c.arguments) for c in calls[0].enter_calls]
     expected = [_expect(d, agent, c) for c in calls]
     n_exec = len(d.executions)
+    n_returns = len(d.agent_returns)
     n_steps = len(d.steps())
     plan = [ScriptedCall(c.tool, c.arguments) for c in calls]
     names = " and ".join(c.tool for c in calls)
     result = await _say(d, f"#{d._turn} (the LLM will call {names})", plan)
     new_steps = d.steps()[n_steps:]
     outputs = checks.call_outputs(result.events, len(calls))
-    checks.judge_calls(d, agent, calls, expected, outputs, d.executions[n_exec:], new_steps, raised)
+    checks.judge_calls(
+        d,
+        agent,
+        calls,
+        expected,
+        outputs,
+        d.executions[n_exec:],
+        d.agent_returns[n_returns:],
+        new_steps,
+        raised,
+    )
     if raised is None:  # an injected exception says nothing about the tool's own guard
         _cover(d, agent, calls, expected, outputs, new_steps)
     return result
@@ -139,16 +161,21 @@ def _cover(
             d.coverage.record_call(agent.id, call.tool, "stay")
 
 
-async def _update_agent(d: Driver, action: UpdateAgent) -> None:
+def _agent_for(d: Driver, action: UpdateAgent) -> Agent:
     if action.reuse:
         agent = d.session.visited_agents.get(action.agent)
         if agent is None:
             raise ValueError(f"no earlier agent {action.agent!r} to re-activate")
-    else:
-        cls = d.config.classes.get(action.agent)
-        if cls is None:
-            raise ValueError(f"no agent class with id {action.agent!r} in this workflow")
-        agent = cls()
+        return agent
+    cls = d.config.classes.get(action.agent)
+    if cls is None:
+        raise ValueError(f"no agent class with id {action.agent!r} in this workflow")
+    made: Agent = cls()
+    return made
+
+
+async def _update_agent(d: Driver, action: UpdateAgent) -> None:
+    agent = _agent_for(d, action)
     n_errors = len(d.hook_errors)
     d.session.update_agent(agent)
     # a no-op speech queues behind the swap job, so awaiting it waits for the swap
@@ -157,24 +184,111 @@ async def _update_agent(d: Driver, action: UpdateAgent) -> None:
         raise d.hook_errors[-1]
 
 
+async def _update_during_tool(d: Driver, action: UpdateDuringTool) -> None:
+    n_errors = len(d.hook_errors)
+
+    def swap() -> None:
+        if d.session.current_agent.status != "active":
+            return  # the caller is paused on a task: swapping would strand it
+        agent = _agent_for(d, action.swap)
+        d.own_swaps.add(id(agent))  # the driver's swap, not the workflow's own
+        d.session.update_agent(agent)
+
+    d._on_tool = (action.call.tool, swap)
+    await _calls(d, [action.call])
+    await d.session.say("", add_to_chat_ctx=False)  # queued behind the swap: waits for it
+    if len(d.hook_errors) > n_errors:
+        raise d.hook_errors[-1]
+
+
 async def _round_trip(d: Driver, action: TaskRoundTrip) -> None:
     caller = d.current
-    d._override = (action.tool, "probe", None)
-    try:
-        await _calls(d, [CallTool(action.tool, action.arguments)])
-    finally:
-        d._override = None
-    probe = d.current
-    if not isinstance(probe, ProbeTask):
-        return  # the call was refused (or the tool is not the caller's): nothing to finish
-    checks.check_all(d)
+    probes: list[ProbeTask] = []
+
+    async def await_probe() -> str:
+        probes.append(ProbeTask(finish_on_enter=action.on_enter))
+        return await probes[-1]
+
     n = len(d.session.history.items)
-    await _say(
-        d,
-        f"#{d._turn} (the probe finishes)",
-        ScriptedCall("probe_done", {"ok": not action.fail}),
-    )
+    if action.on_enter:
+        d._probe_ok = not action.fail
+    with _replaced(d, action.tool, await_probe):
+        await _calls(d, [CallTool(action.tool, action.arguments)])
+    if not probes or (d.current is caller and not action.on_enter):
+        return  # the call was refused (or the tool is not the caller's): nothing to finish
+    probe = probes[0]
+    if not action.on_enter:
+        if d.current is not probe:
+            return
+        checks.check_all(d)
+        n = len(d.session.history.items)
+        await _say(
+            d,
+            f"#{d._turn} (the probe finishes)",
+            ScriptedCall("probe_done", {"ok": not action.fail}),
+        )
     checks.judge_round_trip(d, caller, probe, action, d.session.history.items[n:])
+
+
+@contextlib.contextmanager
+def _replaced(d: Driver, tool: str, body: Callable[..., Any]) -> Iterator[None]:
+    """The current agent's ``tool`` runs ``body`` once, then itself again (``mock_tools``)."""
+    agent = d.current
+    real = agent.find_tool(tool)
+    used = [False]
+
+    async def once(**kwargs: Any) -> Any:
+        if used[0] or real is None:
+            return await real(**kwargs) if real is not None else None
+        used[0] = True
+        value = body()
+        return await value if hasattr(value, "__await__") else value
+
+    with mock_tools(type(agent), {tool: once}):
+        yield
+
+
+def _raiser(error: str) -> Callable[[], Any]:
+    def fail() -> Any:
+        if error == "ToolError":
+            raise ToolError("injected tool error")
+        if error == "StopResponse":
+            raise StopResponse()
+        raise InjectedError("injected failure")
+
+    return fail
+
+
+@contextlib.contextmanager
+def _watch_returns(d: Driver, names: list[str]) -> Iterator[None]:
+    """Run the current agent's ``names`` as they are, noting which of them returned an agent."""
+    agent = d.current
+    mocks: dict[str, Callable[..., Any]] = {}
+    for name in dict.fromkeys(names):
+        real = agent.find_tool(name)
+        if real is None:
+            continue
+        mocks[name] = _returns_watcher(d, name, real)
+    with mock_tools(type(agent), mocks):
+        yield
+
+
+def _returns_watcher(d: Driver, name: str, real: Any) -> Callable[..., Any]:
+    async def run(**kwargs: Any) -> Any:
+        value = real(**kwargs)
+        if hasattr(value, "__await__"):
+            value = await value
+        if _holds_agent(value):
+            d.agent_returns.append(name)
+        return value
+
+    return run
+
+
+def _holds_agent(value: Any) -> bool:
+    if isinstance(value, Agent):
+        return True
+    return isinstance(value, (tuple, list)) and any(isinstance(v, Agent) for v in value)
 
 
 async def _say_during(d: Driver, action: SayDuring) -> None:

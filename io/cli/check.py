@@ -20,7 +20,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from voxfsm.agents.testing import Coverage, WorkflowReport, check_workflow, format_edge
+from voxfsm.agents.testing import (
+    Coverage,
+    WorkflowReport,
+    WorkflowUsageError,
+    check_workflow,
+    format_edge,
+)
 from voxfsm.fsm import render as fsm_render
 from voxfsm.fsm.checks import Finding, check_graph
 from voxfsm.fsm.graph import WorkflowGraph, overlay
@@ -53,9 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--step-timeout",
         type=float,
-        default=10.0,
+        default=5.0,
         metavar="S",
-        help="seconds one step may take before it counts as a deadlock (default 10)",
+        help="seconds one step may take before it counts as a deadlock (default 5)",
     )
     parser.add_argument(
         "--workers",
@@ -122,18 +128,21 @@ def _property_run(
                 progress.update(task, description="shrinking a failure", total=None)
             progress.update(task, completed=done)
 
-        return check_workflow(
-            app.entry,
-            session_factory=make,
-            examples=args.examples,
-            steps=args.steps,
-            seed=args.seed,
-            step_timeout=args.step_timeout,
-            progress=tick,
-            entry_import="from voxfsm.io.cli.app import load_app",
-            entry_expr=f"{app_expr}.entry",
-            replay_kwargs=f"session_factory={app_expr}.make_session" if make else "",
-        )
+        try:
+            return check_workflow(
+                app.entry,
+                session_factory=make,
+                examples=args.examples,
+                steps=args.steps,
+                seed=args.seed,
+                step_timeout=args.step_timeout,
+                progress=tick,
+                entry_import="from voxfsm.io.cli.app import load_app",
+                entry_expr=f"{app_expr}.entry",
+                replay_kwargs=f"session_factory={app_expr}.make_session" if make else "",
+            )
+        except WorkflowUsageError as exc:
+            raise AppError(f"{args.app}: {exc}") from None
 
 
 def _distributed_run(args: argparse.Namespace, console: Console) -> WorkflowReport:
@@ -163,13 +172,14 @@ def _distributed_run(args: argparse.Namespace, console: Console) -> WorkflowRepo
 def _quiet(args: argparse.Namespace) -> Iterator[None]:
     """Tools raising on purpose would print a traceback per step; -v keeps them."""
     engine = logging.getLogger("voxfsm.agents")
-    level = engine.level
+    propagate = engine.propagate
     if not getattr(args, "verbose", 0):
-        engine.setLevel(logging.CRITICAL)
+        # records are still made (the checker reads them), just not printed
+        engine.propagate = False
     try:
         yield
     finally:
-        engine.setLevel(level)
+        engine.propagate = propagate
 
 
 def _merged(app: App, graph: WorkflowGraph, coverage: Coverage) -> WorkflowGraph:

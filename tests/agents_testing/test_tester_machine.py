@@ -193,12 +193,7 @@ def test_excluded_rules_are_not_generated() -> None:
         workflow_state_machine(Desk, exclude=("teleport",))
 
 
-def test_runs_on_a_plain_event_loop_where_asyncio_runner_is_missing(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from voxfsm.agents.testing import _driver
-
-    monkeypatch.setattr(_driver, "_run_loop", _driver._LoopRunner)
+def test_a_task_round_trip_then_a_handoff_on_the_drivers_own_loop() -> None:
     session = replay(
         Desk,
         [TaskRoundTrip("hours", {}), CallTool("to_billing", {"account": "x"})],

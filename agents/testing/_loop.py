@@ -1,0 +1,130 @@
+"""The event loop a driver runs its session on, and the per-step deadline.
+
+Every step runs under a deadline; a step that cannot finish is cancelled and reported, never
+waited for.  Most hangs are found long before the deadline: when the loop has nothing ready,
+no timer due before the deadline and no worker thread busy, nothing can ever wake the step.
+Worker threads (``asyncio.to_thread``, which runs the workflow's plain ``def`` tools) are
+counted by the loop's default executor; its threads are daemons, so a tool stuck in
+``time.sleep`` neither holds the step past its deadline nor the process at exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+_POLL = 0.02
+_IDLE_POLLS = 10  # 0.2 s with nothing able to run: the step can never finish
+_CANCEL_GRACE = 1.0  # how long a cancelled step may take to unwind before we move on
+
+
+class DaemonExecutor(concurrent.futures.ThreadPoolExecutor):
+    """One daemon thread per job, counting the jobs in flight (asyncio wants this base class;
+    its pool is never used)."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)
+        self.busy = 0
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        with self._lock:
+            self.busy += 1
+
+        def work() -> None:
+            try:
+                if future.set_running_or_notify_cancel():
+                    try:
+                        future.set_result(fn(*args, **kwargs))
+                    except BaseException as exc:
+                        future.set_exception(exc)
+            finally:
+                with self._lock:
+                    self.busy -= 1
+
+        threading.Thread(target=work, name="voxfsm-check-worker", daemon=True).start()
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Nothing to join: a stuck worker is a daemon and is left behind on purpose."""
+        super().shutdown(wait=False)
+
+
+class StepTimeout(Exception):
+    """A step did not finish: ``idle`` says whether it could never finish (else: too slow)."""
+
+    def __init__(self, idle: bool, seconds: float) -> None:
+        super().__init__("step did not finish")
+        self.idle = idle
+        self.seconds = seconds
+
+
+class LoopRunner:
+    """A private event loop; ``run(coro, timeout)`` runs one step under a deadline."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.executor = DaemonExecutor()
+        self.loop.set_default_executor(self.executor)
+        self._step: asyncio.Future[Any] | None = None
+
+    def run(self, coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
+        return self.loop.run_until_complete(self._bounded(coro, timeout))
+
+    def cancel_step(self) -> None:
+        """Stop the running step (a listener saw it go wrong); ``run`` then raises."""
+        if self._step is not None and not self._step.done():
+            self._step.cancel()
+
+    async def _bounded(self, coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
+        task = asyncio.ensure_future(coro)
+        self._step = task
+        loop = self.loop
+        started = loop.time()
+        deadline = started + timeout
+        idle = 0
+        try:
+            while not task.done():
+                await asyncio.wait({task}, timeout=_POLL)
+                if task.done():
+                    break
+                idle = idle + 1 if self._idle(deadline) else 0
+                if idle >= _IDLE_POLLS or loop.time() > deadline:
+                    task.cancel()
+                    await asyncio.wait({task}, timeout=_CANCEL_GRACE)
+                    raise StepTimeout(idle >= _IDLE_POLLS, loop.time() - started)
+            if loop.time() > deadline + _POLL:
+                # it finished, but late: something blocked the loop itself (a blocking call
+                # in async code), so no check could run meanwhile
+                raise StepTimeout(False, loop.time() - started)
+            return task.result()
+        finally:
+            self._step = None
+
+    def _idle(self, deadline: float) -> bool:
+        """Nothing ready, no timer due before ``deadline``, no worker thread busy.
+
+        Reads the pure-Python loop's queues; on a loop without them, report "busy" so only
+        the deadline applies.  Timers due after the deadline (the session's own generous
+        bounds) cannot rescue the step in time, so they do not count.
+        """
+        ready = getattr(self.loop, "_ready", None)
+        scheduled = getattr(self.loop, "_scheduled", None)
+        if ready is None or scheduled is None or self.executor.busy:
+            return False
+        return not ready and all(h.cancelled() or h.when() > deadline for h in scheduled)
+
+    def close(self) -> None:
+        """Cancel what is left (bounded: a task that ignores cancellation is abandoned)."""
+        loop = self.loop
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.wait(pending, timeout=_CANCEL_GRACE))
+        loop.run_until_complete(asyncio.wait_for(loop.shutdown_asyncgens(), _CANCEL_GRACE))
+        loop.close()
