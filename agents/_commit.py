@@ -127,6 +127,7 @@ class Position:
         """Resume where a snapshot left off (no hook runs)."""
         defn = definition_for(entry_cls)
         register(defn, entry_cls)
+        register(defn, type(active))  # reached at run time, maybe through no declared edge
         self.machine = SessionMachine(defn)
         self.entry = visited.get(state_spec(entry_cls).id, active)
         self.visited = dict(visited)

@@ -8,6 +8,7 @@ handoff must not load 1.1 GB again).
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
 import logging
 import os
@@ -102,9 +103,27 @@ class Runner:
     def remember(self, llm: Any) -> None:
         _prefix_cache.save(llm, self.cache)
 
+    def close(self) -> None:
+        """Free the model (a running reply finishes first: each is bounded by its timeout)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        llm, self._llm = self._llm, None
+        if llm is not None:
+            llm.close()
+
 
 _runners: dict[ModelKey, Runner] = {}
 _runners_lock = threading.Lock()
+
+
+@atexit.register
+def _close_all() -> None:
+    # before interpreter teardown: llama-cpp-python frees models through module globals
+    # that are gone by then ("'NoneType' object is not callable" at exit)
+    with _runners_lock:
+        runners = list(_runners.values())
+        _runners.clear()
+    for runner in runners:
+        runner.close()
 
 
 def runner_for(key: ModelKey, cache_bytes: int) -> Runner:

@@ -206,3 +206,22 @@ def test_add_listener_refuses_what_is_not_a_listener() -> None:
     session: AgentSession[Any] = AgentSession()
     with pytest.raises(TypeError, match="SessionListener"):
         session.add_listener(print)  # type: ignore[arg-type]
+
+
+async def test_the_commit_point_can_resume_a_session_where_a_snapshot_left_off() -> None:
+    # what snapshot code calls: agent, machine state, trace and listeners change together
+    rec = Recorder()
+    async with AgentSession(llm=llm()) as original:
+        await original.start(Front())
+        await original.run(user_input="bill")
+        trace = original.__fsm_trace__()
+    session: AgentSession[Any] = AgentSession(llm=llm())
+    session.add_listener(rec)
+    billing = Billing()
+    session._position.restore(
+        active=billing, entry_cls=Front, visited={"billing": billing}, steps=list(trace.steps)
+    )
+    assert session.current_agent is billing
+    assert session.machine.state == "billing"
+    assert session.__fsm_trace__().current == "billing"
+    assert rec.lines == ["commit restore None->billing None"]

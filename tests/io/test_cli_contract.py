@@ -214,7 +214,7 @@ def test_demo_out_that_cannot_be_a_folder(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("a file, not a folder")
 
-    out = voxfsm("demo", "--text", "--out", str(blocker / "demo"))
+    out = voxfsm("demo", "--text", "--scripted", "--out", str(blocker / "demo"))
 
     assert out.returncode == 1
     assert "cannot create the folder" in one_error_line(out, "demo")
@@ -258,6 +258,7 @@ def test_a_signal_mid_call_writes_what_was_recorded(
             "-m",
             "voxfsm.io.cli",
             "console",
+            "--scripted",
             str(app),
             "--input",
             str(wav),
@@ -353,7 +354,7 @@ def test_long_tool_results_end_in_an_ellipsis() -> None:
 
 
 def test_base_install_shows_the_install_hint_not_a_numpy_traceback(tmp_path: Path) -> None:
-    demo = voxfsm("demo", "--out", str(tmp_path / "demo"), block_numpy=True)
+    demo = voxfsm("demo", "--scripted", "--out", str(tmp_path / "demo"), block_numpy=True)
     devices = voxfsm("console", "--list-devices", block_numpy=True)
     text = voxfsm(
         "console", "voxfsm.examples.restaurant", "--text", stdin="hello\n", block_numpy=True
@@ -367,3 +368,31 @@ def test_base_install_shows_the_install_hint_not_a_numpy_traceback(tmp_path: Pat
     assert "pip install 'voxfsm[voice]'" in one_error_line(devices, "console")
     assert text.returncode == 0, text.stderr
     assert "Traceback" not in demo.stderr + text.stderr
+
+
+@pytest.mark.voice
+@pytest.mark.slow
+def test_ctrl_c_mid_demo_writes_the_call_so_far(tmp_path: Path) -> None:
+    out_dir = tmp_path / "demo"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voxfsm.io.cli", "demo", "--scripted", "--out", str(out_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if line.startswith("caller") or "you " in line or not line:  # the caller has spoken
+            break
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=TIMEOUT)
+
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    record = json.loads((out_dir / "transcript.json").read_text())
+    assert record["complete"] is False
+    samples, _ = read_audio(out_dir / "call.wav")
+    assert np.abs(samples).max() > 1000  # the greeting at least

@@ -149,3 +149,26 @@ async def test_each_agent_keeps_its_prompt_prefix_across_a_handoff_and_back(smol
     assert stats is not None
     system_tokens = stats.prompt_tokens - 12  # everything but the last user turn's tokens
     assert stats.reused_tokens >= system_tokens
+
+
+def test_the_routing_benchmark_runs_end_to_end_with_the_small_model(tmp_path):
+    """The plumbing of bench/routing.py (SmolLM2 routes at chance: no accuracy is asserted)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bench = Path(__file__).parents[2] / "bench" / "routing.py"
+    out = subprocess.run(
+        [sys.executable, str(bench), "--model", "smollm2", "--limit", "2", "--threads", "2"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    report = json.loads(out.stdout)
+    assert report["model"] == "smollm2"
+    for name in ("customer_service", "restaurant"):
+        summary = report["workflows"][name]
+        assert summary["n"] == 2
+        assert 0.0 <= summary["accuracy"] <= 1.0
+        assert summary["decision_s"]["cold"]["median"] is not None

@@ -68,12 +68,16 @@ class _Ask(AgentTask[Any]):
 
 @attrs.frozen
 class GetNameResult:
+    """The name a :class:`GetNameTask` collected (the parts it was asked for)."""
+
     first_name: str | None = None
     middle_name: str | None = None
     last_name: str | None = None
 
 
 class GetNameTask(_Ask):
+    """Asks for the caller's name; completes with :class:`GetNameResult`."""
+
     what = "name"
 
     def __init__(
@@ -127,10 +131,14 @@ class GetNameTask(_Ask):
 
 @attrs.frozen
 class GetPhoneNumberResult:
+    """The phone number a :class:`GetPhoneNumberTask` collected."""
+
     phone_number: str
 
 
 class GetPhoneNumberTask(_Ask):
+    """Asks for the caller's phone number; completes with :class:`GetPhoneNumberResult`."""
+
     what = "phone number"
 
     def __init__(self, **kwargs: Any) -> None:
@@ -155,11 +163,15 @@ class GetPhoneNumberTask(_Ask):
 
 @attrs.frozen
 class GetDOBResult:
+    """The date (and optional time) of birth a :class:`GetDOBTask` collected."""
+
     date_of_birth: datetime.date
     time_of_birth: datetime.time | None = None
 
 
 class GetDOBTask(_Ask):
+    """Asks for the caller's date of birth; completes with :class:`GetDOBResult`."""
+
     what = "date of birth"
 
     def __init__(self, *, include_time: bool = False, **kwargs: Any) -> None:
