@@ -114,47 +114,28 @@ class SessionState:
     def __fsm_trace__(self) -> Trace:
         return self._position.trace()
 
-    # the names snapshot code uses to resume a conversation (see _commit.Position.restore)
+    # read-only views of the commit point for snapshot code (resuming goes through
+    # _commit.Position.restore)
 
     @property
     def _agent(self) -> Agent | None:
         return self._position.agent
 
-    @_agent.setter
-    def _agent(self, agent: Agent) -> None:
-        self._position.agent = agent
-
     @property
     def _entry(self) -> Agent | None:
         return self._position.entry
-
-    @_entry.setter
-    def _entry(self, agent: Agent | None) -> None:
-        self._position.entry = agent
 
     @property
     def _machine(self) -> SessionMachine | None:
         return self._position.machine
 
-    @_machine.setter
-    def _machine(self, machine: SessionMachine) -> None:
-        self._position.machine = machine
-
     @property
     def _steps(self) -> list[Step]:
         return self._position.steps
 
-    @_steps.setter
-    def _steps(self, steps: list[Step]) -> None:
-        self._position.steps = steps
-
     @property
     def _visited(self) -> dict[str, Agent]:
         return self._position.visited
-
-    @_visited.setter
-    def _visited(self, visited: dict[str, Agent]) -> None:
-        self._position.visited = visited
 
     def _activate(self, agent: Agent) -> None:
         self._life.activate(agent)

@@ -26,7 +26,7 @@ from voxfsm.agents._turns import TurnRunner
 from voxfsm.agents.agent import Agent, AgentTask, _as_tool, _check_unique
 from voxfsm.agents.events import CloseEvent
 from voxfsm.agents.limits import LimitExceeded
-from voxfsm.agents.listeners import Commit, SessionListener
+from voxfsm.agents.listeners import SessionListener
 from voxfsm.agents.metrics import AgentSessionUsage, UsageCollector, session_usage
 from voxfsm.agents.options import SESSION_OPTIONS, START_OPTIONS
 from voxfsm.agents.options import accept as accept_options
@@ -374,10 +374,4 @@ class AgentSession(SessionState, EventEmitter, Generic[T]):
         """
         from voxfsm.agents.snapshot import restore
 
-        listeners = session_kwargs.pop("listeners", ())
-        session = restore(cls, data, **session_kwargs)
-        for listener in listeners:
-            session.add_listener(listener)
-        if session._watch:
-            session._watch.committed(Commit("restore", None, session.current_agent.id))
-        return session
+        return restore(cls, data, **session_kwargs)

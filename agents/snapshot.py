@@ -22,13 +22,11 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
-from voxfsm.agents._machine import definition_for, register
 from voxfsm.agents.agent import Agent
 from voxfsm.agents.chat import ChatContext, converter, structure_item
 from voxfsm.fsm.graph import WorkflowGraph
-from voxfsm.fsm.machine import SessionMachine
 from voxfsm.fsm.snapshot import SnapshotError, envelope, mismatches, open_envelope
-from voxfsm.fsm.spec import Step, state_spec
+from voxfsm.fsm.spec import Step
 
 if TYPE_CHECKING:
     from voxfsm.agents.session import AgentSession
@@ -352,7 +350,10 @@ def restore(
         raise SnapshotError("the workflow changed since the snapshot: " + "; ".join(problems))
     if "userdata" not in session_kwargs and saved.userdata is not None:
         session_kwargs["userdata"] = _userdata(plan)
+    listeners = session_kwargs.pop("listeners", ())
     session = session_cls(**session_kwargs)
+    for listener in listeners:  # before resuming, so they are told of the restore commit
+        session.add_listener(listener)
     _resume(
         session,
         active=built[saved.active],
@@ -384,13 +385,7 @@ def _resume(
     steps: list[Step],
 ) -> None:
     """Put a fresh session where the snapshot left off; no hook runs."""
-    defn = definition_for(entry_cls)
-    register(defn, entry_cls)
-    session._machine = SessionMachine(defn)
-    session._entry = visited.get(state_spec(entry_cls).id, active)
     session._history = history
-    session._visited = dict(visited)
-    session._steps = steps
-    session._agent = active
+    # through the single commit point, which also tells the session's listeners
+    session._position.restore(active=active, entry_cls=entry_cls, visited=visited, steps=steps)
     session._activate(active)
-    session._machine.set_state(active.id)
