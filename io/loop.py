@@ -45,7 +45,7 @@ from voxfsm.io._voice import (
 )
 from voxfsm.io.audio import AudioDeviceError, AudioSink, AudioSource
 from voxfsm.io.playout import Playout
-from voxfsm.io.recognition import Recognition
+from voxfsm.io.recognition import CommitCounter, Recognition
 from voxfsm.io.sentences import split_sentences
 from voxfsm.io.vad import Endpointer, WebRtcVAD
 
@@ -113,6 +113,8 @@ class VoiceLoop(Recognition, Playout):
         self._guess: asyncio.Task[str] | None = None  # speculative decode of the utterance
         self._guesses: dict[asyncio.Future[str], asyncio.Task[str]] = {}
         self._endpointer: Endpointer | None = None
+        self._commits = CommitCounter()
+        self._vad_key: tuple[int, Any] | None = None
         self._streams: dict[int, tuple[Any, Any]] = {}  # id(stt) -> (stt, its session stream)
         # audio and end-of-utterance markers for the STT worker, in arrival order
         self._stt_items: collections.deque[bytes | asyncio.Future[str]] = collections.deque()
@@ -160,6 +162,7 @@ class VoiceLoop(Recognition, Playout):
         """Start the session (with ``agent``, unless already started) and converse until the
         source ends; then finish pending turns and playout."""
         self.session.output = self
+        self.session.add_listener(self._commits)
         self._silenced, self._fatal = False, None
         self._stopped.clear()
         stt_worker = self._spawn(self._stt_worker())
@@ -189,6 +192,7 @@ class VoiceLoop(Recognition, Playout):
             for _, stream in self._streams.values():
                 await asyncio.to_thread(stream.close)
             self._streams.clear()
+            self.session.remove_listener(self._commits)
             if self.session.output is self:
                 self.session.output = None
 

@@ -22,6 +22,7 @@ from voxfsm.agents import (
     UserInputTranscribedEvent,
     UserStateChangedEvent,
 )
+from voxfsm.agents.listeners import Commit, SessionListener
 from voxfsm.io._voice import DEVICE_HINT, SpeechRecognitionError, TurnMetrics, describe_end
 from voxfsm.io.audio import AudioDeviceError, AudioSource, Frame
 from voxfsm.io.format import FRAME_MS
@@ -30,6 +31,16 @@ from voxfsm.io.vad import Endpointer, EndpointEvent
 __all__ = ["Recognition"]
 
 logger = logging.getLogger("voxfsm.io.loop")
+
+
+class CommitCounter(SessionListener):
+    """Counts the session's commits, so the loop knows when the active agent changed."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def committed(self, commit: Commit) -> None:
+        self.count += 1
 
 
 class Recognition:
@@ -44,6 +55,8 @@ class Recognition:
     user_speaking: bool
     _endpointing: dict[str, int]
     _endpointer: Endpointer | None
+    _commits: CommitCounter
+    _vad_key: tuple[int, Any] | None
     _utterance: list[bytes]
     _silent_ms: int
     _guess: asyncio.Task[str] | None
@@ -90,7 +103,14 @@ class Recognition:
     def _on_frame(self, frame: Frame) -> None:
         rms = float(np.sqrt(np.mean(np.square(frame, dtype=np.float64))))
         self.level_dbfs = 20 * np.log10(max(rms, 1.0) / 32768)
-        ep = self._endpointer_for(self._current_agent())
+        ep = self._endpointer
+        # the VAD in force changes only with the active agent or the session's options, so
+        # it is looked up again only then, not on every frame
+        key = (self._commits.count, self.session.vad)
+        if ep is None or key != self._vad_key:
+            ep = self._endpointer_for(self._current_agent())
+            if not ep.in_speech:  # mid-utterance the old VAD stays: ask again next frame
+                self._vad_key = key
         was_open = ep.in_speech
         event = ep.push(frame)
         if was_open and ep.in_speech:

@@ -470,3 +470,60 @@ async def test_cancelling_run_stops_playback_and_closes_cleanly(
             (front.id, back.id),
         ]
     assert_consistent(session)
+
+
+# ------------------------------------------------------------------ 5. plugins per agent
+
+
+class CountingVAD(EnergyVAD):
+    def __init__(self) -> None:
+        self.frames = 0
+
+    def is_speech(self, frame: Frame) -> bool:
+        self.frames += 1
+        return super().is_speech(frame)
+
+
+async def test_the_vad_follows_the_active_agent_without_a_lookup_per_frame(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desk_vad, session_vad = CountingVAD(), CountingVAD()
+
+    class Desk(Agent):
+        def __init__(self) -> None:
+            super().__init__(instructions="the desk", vad=desk_vad)
+
+    class Greeter(Agent):
+        def __init__(self) -> None:
+            super().__init__(instructions="the greeter")
+
+        @function_tool
+        async def to_desk(self) -> Desk:
+            """Send the caller to the desk."""
+            return Desk()
+
+    session = AgentSession(
+        llm=ScriptedLLM({"one": call("to_desk"), "two": reply("Desk here.")}),
+        stt=ScriptedSTT(["one", "two"]),
+        tts=FakeTTS(),
+        vad=session_vad,
+    )
+    lookups = 0
+    real = session.effective_plugin
+
+    def counted(kind: str, agent: Agent | None = None) -> Any:
+        nonlocal lookups
+        lookups += kind == "vad"
+        return real(kind, agent)
+
+    monkeypatch.setattr(session, "effective_plugin", counted)
+    loop = make_loop(session, WavSource(bursts_wav(tmp_path / "in.wav", 2), realtime=True), None)
+    loop.sink = RecordingSink(tmp_path / "out.wav")
+    await loop.run(Greeter())
+    await session.aclose()
+
+    assert turns(session)[-2:] == [("user", "two", False), ("assistant", "Desk here.", False)]
+    # the greeter's frames went through the session's VAD, the desk's through its own
+    assert session_vad.frames > 0 and desk_vad.frames > 0
+    frames = session_vad.frames + desk_vad.frames
+    assert lookups <= 4 < frames  # once at the start and after each commit, not per frame
