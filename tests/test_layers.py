@@ -41,7 +41,7 @@ def installed_layout(tmp: Path, extra: dict[str, str] | None = None) -> Path:
     (package / "__init__.py").write_text("")
     for name, folder in mapping.items():
         parts = name.split(".")
-        if parts[0] != "voxfsm":
+        if parts[0] != "voxfsm" or len(parts) == 1:  # the root only holds __main__
             continue
         if len(parts) == 2:
             added = {k.split("/", 1)[1]: v for k, v in extra.items() if k.split("/")[0] == parts[1]}

@@ -95,14 +95,15 @@ def test_version_and_module_entry_point() -> None:
     out = voxfsm("--version")
     assert out.returncode == 0
     assert out.stdout.strip().startswith("voxfsm ") and out.stdout.strip() != "voxfsm unknown"
-    listed = subprocess.run(
-        [sys.executable, "-m", "voxfsm.io.cli", "--help"],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
-    assert listed.returncode == 0
-    assert all(c in listed.stdout for c in ("demo", "console", "graph", "check", "models"))
+    for module in ("voxfsm", "voxfsm.io.cli"):
+        listed = subprocess.run(
+            [sys.executable, "-m", module, "--help"],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
+        assert listed.returncode == 0, listed.stderr
+        assert all(c in listed.stdout for c in ("demo", "console", "graph", "check", "models"))
 
 
 def test_usage_errors_are_one_line_and_exit_2(app: Path) -> None:
