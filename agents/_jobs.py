@@ -197,5 +197,5 @@ class Jobs:
         # predecessor active instead
         position = s._position
         for agent in (position.agent, *position.visited.values()):
-            if agent is not None and agent._status == "active":
+            if agent is not None and agent._runtime.status == "active":
                 await s._life.exit(agent, scope)

@@ -64,7 +64,7 @@ class Lifecycle:
             await self.in_agent(agent, agent.on_exit(), "on_exit")
             await self.s._jobs.settle(scope)
         finally:
-            agent._status = "inactive"
+            agent._runtime.status = "inactive"
 
     async def enter(self, agent: Agent, old: Agent | None, scope: Scope) -> None:
         s = self.s
@@ -77,15 +77,17 @@ class Lifecycle:
 
     def activate(self, agent: Agent) -> None:
         s = self.s
-        if agent._status != "inactive":
-            raise RuntimeError(f"cannot activate agent {agent.id!r}: it is already {agent._status}")
+        if agent._runtime.status != "inactive":
+            raise RuntimeError(
+                f"cannot activate agent {agent.id!r}: it is already {agent._runtime.status}"
+            )
         if s._tools:
             _check_unique(
                 [*agent._tools, *s._tools], f"agent {agent.id!r} with the session's tools"
             )
-        agent._session_tools = s._tools
-        agent._session = s
-        agent._status = "active"
+        agent._runtime.session_tools = s._tools
+        agent._runtime.session = s
+        agent._runtime.status = "active"
         definition = s.machine.definition
         if type(agent) not in registered[definition]:
             register(definition, type(agent))

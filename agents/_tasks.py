@@ -37,15 +37,15 @@ class TaskWaiter:
 
 async def run_task(s: AgentSession[Any], task: AgentTask[Any], scope: Scope) -> Any:
     caller = _speaker.get() or s.current_agent
-    if caller._status != "active" or s._position.agent is not caller:
+    if caller._runtime.status != "active" or s._position.agent is not caller:
         # e.g. two parallel tool calls that each start a task: like two handoffs in one
         # step, the second is refused rather than run with two active agents
         raise ToolError(
             f"{caller.id!r} is not the active agent any more (another tool of this step "
             "already started an AgentTask); start one task at a time"
         )
-    if task._status != "inactive":
-        raise RuntimeError(f"cannot start task {task.id!r}: it is already {task._status}")
+    if task._runtime.status != "inactive":
+        raise RuntimeError(f"cannot start task {task.id!r}: it is already {task._runtime.status}")
     limit = s.max_handoffs_per_turn
     if scope.handoffs >= limit:
         error = LimitExceeded(
@@ -61,7 +61,7 @@ async def run_task(s: AgentSession[Any], task: AgentTask[Any], scope: Scope) -> 
     deadline = tool_deadline.get()
     if deadline is not None:
         deadline.disarm()  # from here on the tool waits for the user, not for itself
-    caller._status = "paused"
+    caller._runtime.status = "paused"
     s._position.move(caller, task, tool=tool, kind="task")
     scope.handoffs += 1
     try:
@@ -95,7 +95,7 @@ async def run_task(s: AgentSession[Any], task: AgentTask[Any], scope: Scope) -> 
             exclude_function_call=not task.preserve_function_call_history,
             exclude_instructions=True,
         )
-        caller._status = "active"
+        caller._runtime.status = "active"
         s._position.back(task, caller)
         item = AgentHandoff(new_agent_id=caller.id, old_agent_id=task.id)
         s._record(None, item, scope, event=AgentHandoffEvent(item, task, caller))

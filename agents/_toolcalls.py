@@ -54,7 +54,7 @@ def _unknown_tool(name: str, agent: Agent) -> str:
 
 
 def plan(s: AgentSession[Any], scope: Scope, agent: Agent, fc: FunctionCall) -> Plan:
-    if agent is not s._position.agent or agent._status != "active":
+    if agent is not s._position.agent or agent._runtime.status != "active":
         return Plan(fc, refused=f"`{fc.name}` was not run: agent {agent.id!r} is no longer active")
     tool = agent.find_tool(fc.name)
     if tool is None:

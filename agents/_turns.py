@@ -259,8 +259,8 @@ class TurnRunner:
         target = outcome.target
         assert target is not None
         why = ""
-        if target._status != "inactive":
-            why = f"cannot hand off to agent {target.id!r}: it is already {target._status}"
+        if target._runtime.status != "inactive":
+            why = f"cannot hand off to agent {target.id!r}: it is already {target._runtime.status}"
         elif (now := s._position.agent) is not agent and now is not None:
             # update_agent() ran during this step: it wins, and the model must not believe
             # its transfer happened

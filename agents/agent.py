@@ -8,6 +8,7 @@ from collections.abc import AsyncIterable, Generator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from voxfsm.agents import plugins
+from voxfsm.agents._runtime import AgentRuntime
 from voxfsm.agents._scope import current_scope
 from voxfsm.agents._spec import StateHook
 from voxfsm.agents.chat import INSTRUCTIONS_ID, ChatContext, ChatMessage, ReadOnlyChatContext
@@ -115,9 +116,7 @@ class Agent:
         self._vad = plugins.resolve("vad", vad)
         self._allow_interruptions = allow_interruptions
         self.options = accept_options(type(self).__name__, options, AGENT_OPTIONS)
-        self._session: AgentSession[Any] | None = None
-        self._status = "inactive"  # inactive | active | paused
-        self._session_tools: list[FunctionTool] = []
+        self._runtime = AgentRuntime()  # the engine's, never the user's
         self._chat_ctx = self._fresh_context(chat_ctx, self._tools)
 
     def _build_tools(self, extra: Sequence[Any]) -> list[FunctionTool]:
@@ -145,7 +144,7 @@ class Agent:
         return ChatContext(items)
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} id={self._id!r} {self._status}>"
+        return f"<{type(self).__name__} id={self._id!r} {self._runtime.status}>"
 
     # ------------------------------------------------------------------ properties
 
@@ -175,16 +174,16 @@ class Agent:
     @property
     def status(self) -> str:
         """``"inactive"``, ``"active"``, or ``"paused"`` (waiting for an AgentTask it started)."""
-        return self._status
+        return self._runtime.status
 
     @property
     def session(self) -> AgentSession[Any]:
-        if self._session is None or self._status == "inactive":
+        if self._runtime.session is None or self._runtime.status == "inactive":
             raise RuntimeError(
                 f"agent {self._id!r} is not active: self.session is only available from the "
                 "start of on_enter until on_exit returns"
             )
-        return self._session
+        return self._runtime.session
 
     @property
     def llm(self) -> Any:
@@ -252,7 +251,7 @@ class Agent:
 
     async def update_tools(self, tools: Sequence[Any]) -> None:
         new = [_as_tool(t) for t in tools]
-        _check_unique([*new, *self._session_tools], f"agent {self._id!r}")
+        _check_unique([*new, *self._runtime.session_tools], f"agent {self._id!r}")
         for tool in new:
             _ = tool.info
         self._tools = new
@@ -266,13 +265,17 @@ class Agent:
 
     def all_tools(self) -> list[FunctionTool]:
         """This agent's tools, then the session's (what its LLM may call)."""
-        return [*self._tools, *self._session_tools] if self._session_tools else list(self._tools)
+        return (
+            [*self._tools, *self._runtime.session_tools]
+            if self._runtime.session_tools
+            else list(self._tools)
+        )
 
     def find_tool(self, name: str) -> FunctionTool | None:
         for tool in self._tools:
             if tool.name == name:
                 return tool
-        for tool in self._session_tools:
+        for tool in self._runtime.session_tools:
             if tool.name == name:
                 return tool
         return None

@@ -57,7 +57,8 @@ def find_mock(agent: object, tool_name: str) -> Callable[..., Any] | None:
     for cls, table in reversed(_mocks.get()):
         if isinstance(agent, cls) and tool_name in table:
             return table[tool_name]
-    session = getattr(agent, "_session", None)
+    runtime = getattr(agent, "_runtime", None)
+    session = runtime.session if runtime is not None else None
     if session is not None:
         for cls, table in (_session_mocks.get(session) or {}).items():
             if isinstance(agent, cls) and tool_name in table:

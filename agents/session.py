@@ -287,9 +287,9 @@ class AgentSession(SessionState, EventEmitter, Generic[T]):
         if old is None:
             self._initial_agent = agent
             return
-        if agent._status != "inactive" or agent is old:
+        if agent._runtime.status != "inactive" or agent is old:
             raise RuntimeError(
-                f"agent {agent.id!r} is already {agent._status}; pass a new or exited agent"
+                f"agent {agent.id!r} is already {agent._runtime.status}; pass a new or exited agent"
             )
         scope = self._jobs.nested_scope()
         limit = self.max_handoffs_per_turn
