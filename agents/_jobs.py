@@ -26,8 +26,24 @@ if TYPE_CHECKING:
 log = logging.getLogger("voxfsm.agents")
 
 
+_CAN_TELL = hasattr(asyncio.Task, "cancelling")  # Python 3.11+
+
+
 async def _settle(pending: list[asyncio.Task[None]]) -> None:
+    """Wait for every task in ``pending`` (and those they add), whatever they end with."""
     while pending:
+        if len(pending) == 1 and _CAN_TELL:  # the usual case (one greeting): no gather
+            task = pending.pop()
+            if not task.done():
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    current = asyncio.current_task()
+                    if current is not None and current.cancelling():
+                        raise  # we are cancelled, not (only) the task
+                except Exception:
+                    pass  # its own business, as with gather(return_exceptions=True)
+            continue
         tasks = pending[:]
         pending.clear()
         await asyncio.gather(*tasks, return_exceptions=True)

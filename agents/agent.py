@@ -32,8 +32,16 @@ def snake_case(name: str) -> str:
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
 
 
+_default_ids: dict[type, str] = {}
+
+
 def default_id(cls: type) -> str:
-    return "default_agent" if cls is Agent else snake_case(cls.__name__)
+    found = _default_ids.get(cls)
+    if found is None:  # built once per class: a handoff builds an agent each time
+        found = "default_agent" if cls is Agent else snake_case(cls.__name__)
+        if len(_default_ids) < 4096:  # classes made on the fly must not grow it forever
+            _default_ids[cls] = found
+    return found
 
 
 def class_tools(cls: type) -> tuple[tuple[str, FunctionTool], ...]:

@@ -133,6 +133,8 @@ _NESTED = {
 
 def accept(owner: str, options: Mapping[str, Any], table: Mapping[str, str]) -> TurnOptions:
     """Check ``options`` against ``table``; warn once for those with no offline meaning."""
+    if not options:  # every agent built on a handoff passes none
+        return TurnOptions()
     for name, value in options.items():
         if name not in table:
             close = difflib.get_close_matches(name, list(table), n=3)
