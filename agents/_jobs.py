@@ -101,6 +101,7 @@ class Jobs:
             if s._agent_state in ("thinking", "speaking"):
                 s._set_agent_state("listening")
             scope.finish(error)
+            scope.job = None  # task -> coroutine -> scope -> task: let refcounting free them
             self.done += 1
             if "session_idle" in s._listeners:
                 asyncio.get_running_loop().call_soon(self._announce_idle)
