@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
+from voxfsm.agents._ends_call import ends_call
 from voxfsm.agents.context import RunContext
 from voxfsm.agents.tools import FunctionTool, function_tool
 from voxfsm.fsm.spec import StateSpec, TransitionSpec, Unresolved
@@ -118,7 +119,7 @@ def class_spec(cls: type[Agent]) -> StateSpec:
         id=default_id(cls),
         cls=cls,
         summary=_summary(cls, reading.instructions),
-        terminal=bool(getattr(cls, "terminal", False)),
+        terminal=bool(getattr(cls, "terminal", False)) or any(ends_call(t) for t in tools),
         transitions=tuple(ts for t in tools for ts in tool_transitions(t)),
         context_types=context_types(tools),
     )
@@ -130,7 +131,7 @@ def instance_spec(agent: Agent) -> StateSpec:
         id=agent.id,
         cls=type(agent),
         summary=_summary(type(agent), agent.instructions),
-        terminal=bool(getattr(type(agent), "terminal", False)),
+        terminal=bool(getattr(type(agent), "terminal", False)) or any(ends_call(t) for t in tools),
         transitions=tuple(ts for t in tools for ts in tool_transitions(t)),
         context_types=context_types(tools),
     )

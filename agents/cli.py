@@ -22,7 +22,7 @@ from importlib.metadata import entry_points
 from typing import IO, Any
 
 from voxfsm.agents import job as _job
-from voxfsm.agents.chat import ChatMessage
+from voxfsm.agents.chat import AgentHandoff, ChatMessage
 from voxfsm.agents.events import ConversationItemAddedEvent
 from voxfsm.agents.job import AgentServer, JobContext, JobProcess, WorkerOptions
 
@@ -92,10 +92,16 @@ async def _run(opts: WorkerOptions, *, voice: bool, stdin: IO[str], stdout: IO[s
 def _show(session: Any, out: IO[str]) -> None:
     """Write each message of the conversation as it is added (the user's lines too)."""
 
+    # the speaker is the agent of the last handoff in the history, not current_agent: the old
+    # agent's goodbye after a handoff is decided is recorded before the AgentHandoff item
+    speaker: list[str] = []
+
     def added(ev: ConversationItemAddedEvent) -> None:
         item = ev.item
+        if isinstance(item, AgentHandoff):
+            speaker[:] = [item.new_agent_id]
         if isinstance(item, ChatMessage) and item.role in ("assistant", "user"):
-            who = "you" if item.role == "user" else session.current_agent.id
+            who = "you" if item.role == "user" else (speaker or [session.current_agent.id])[0]
             out.write(f"[{who}] {item.text_content}\n")
             out.flush()
 

@@ -4,7 +4,8 @@ A LiveKit app is an ``entrypoint(ctx: JobContext)`` coroutine that builds an ``A
 and starts it "in a room".  Offline there is no room and no worker pool: ``cli.run_app``
 (see :mod:`voxfsm.agents.cli`) runs the entrypoint once in this process, and the session it
 starts is driven by a local console.  ``ctx.room`` is a stand-in with a ``name``;
-``connect()`` and ``wait_for_participant()`` return at once.
+``connect()`` and ``wait_for_participant()`` return at once; ``ctx.api.room.delete_room()``
+and ``ctx.delete_room()`` end the call.
 """
 
 from __future__ import annotations
@@ -62,6 +63,42 @@ class Job:
     metadata: str = ""
 
 
+class _RoomService:
+    """``ctx.api.room`` offline: the room is the local call, so removing its only remote
+    participant (the user) or deleting it ends the job."""
+
+    def __init__(self, ctx: JobContext) -> None:
+        self._ctx = ctx
+
+    async def delete_room(self, request: Any = None, **_: Any) -> None:
+        self._ctx.shutdown("room deleted")
+
+    async def remove_participant(self, request: Any = None, **_: Any) -> None:
+        self._ctx.shutdown("participant removed")
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(
+            f"ctx.api.room.{name}: there is no LiveKit server offline; only delete_room() and "
+            "remove_participant() have a meaning here (both end the call)"
+        )
+
+
+class ServerAPI:
+    """``ctx.api`` offline: LiveKit's server API has one meaningful part here, ``room``."""
+
+    def __init__(self, ctx: JobContext) -> None:
+        self.room = _RoomService(ctx)
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(
+            f"ctx.api.{name}: there is no LiveKit server offline (no SIP, egress or ingress); "
+            "ctx.api.room.delete_room() ends the call"
+        )
+
+    async def aclose(self) -> None:
+        """Nothing to close."""
+
+
 class JobContext:
     """What an entrypoint gets: the room stand-in, the process, and shutdown callbacks."""
 
@@ -75,6 +112,11 @@ class JobContext:
         self._shutdown = asyncio.Event()
         self._session_started: Callable[[AgentSession[Any]], None] | None = None
         self.shutdown_reason = ""
+        self.api = ServerAPI(self)
+
+    async def delete_room(self, room_name: str = "") -> None:
+        """End the call (offline the room is the call)."""
+        self.shutdown("room deleted")
 
     async def connect(self, **_: Any) -> None:
         """Nothing to connect to offline."""
