@@ -84,11 +84,14 @@ def _function_node(fn: Callable[..., Any]) -> ast.AST | None:
 
 
 def _own_nodes(func: ast.AST) -> Iterator[ast.AST]:
-    """Nodes of a function body, not descending into nested functions, lambdas or classes."""
+    """Nodes of a function body, not descending into nested functions, lambdas or classes
+    (a lambda itself is yielded, its body is not)."""
     todo = list(ast.iter_child_nodes(func))
     while todo:
         node = todo.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            if isinstance(node, ast.Lambda):
+                yield node
             continue
         yield node
         todo.extend(ast.iter_child_nodes(node))
@@ -139,6 +142,16 @@ class _Reader:
                 _, task = _agent_bases()
                 if _is_agent_class(cls) and issubclass(cls, task):
                     self.add(cls)
+        # a task built by a lambda (``group.add(lambda: GetEmailTask(), ...)``) is started
+        # by the code the lambda is given to: a task edge of this function too
+        _, task = _agent_bases()
+        for n in nodes:
+            if isinstance(n, ast.Lambda):
+                for inner in ast.walk(n.body):
+                    if isinstance(inner, ast.Call):
+                        cls = self.resolve(inner.func)
+                        if _is_agent_class(cls) and issubclass(cls, task):
+                            self.add(cls)
         return self.found
 
     # ------------------------------------------------------------------ expressions
