@@ -142,6 +142,8 @@ class _Reader:
                 _, task = _agent_bases()
                 if _is_agent_class(cls) and issubclass(cls, task):
                     self.add(cls)
+                elif cls is None or not _is_agent_class(cls):
+                    self.tasks_of_helper(n)
         # a task built by a lambda (``group.add(lambda: GetEmailTask(), ...)``) is started
         # by the code the lambda is given to: a task edge of this function too
         _, task = _agent_bases()
@@ -186,6 +188,18 @@ class _Reader:
             found = self.by_literal(call)
         for cls in found:
             self.add(cls)
+
+    def tasks_of_helper(self, call: ast.Call) -> None:
+        """``await self._collect_profile()``: the tasks a helper starts are this tool's too."""
+        if self.depth >= _MAX_DEPTH:
+            return
+        helper, owner = self.helper(call.func)
+        if helper is None or helper is self.fn:
+            return
+        _, task = _agent_bases()
+        for cls in _Reader(helper, owner, self.depth + 1).targets():
+            if issubclass(cls, task):
+                self.add(cls)
 
     def resolve(self, expr: ast.expr) -> Any:
         """A name or dotted name looked up in the function's globals and closure."""

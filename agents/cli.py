@@ -109,13 +109,19 @@ def _show(session: Any, out: IO[str]) -> None:
 
 
 async def _converse(ctx: JobContext, session: Any, stdin: IO[str]) -> None:
-    while not ctx._shutdown.is_set():
+    # the call ends when the job shuts down or the session closes (``session.shutdown()``,
+    # an ``end_call`` tool): the lines still unread are never sent
+    closed = asyncio.Event()
+    session.on("close", lambda _ev: closed.set())
+    while not (ctx._shutdown.is_set() or closed.is_set()):
         reader = asyncio.ensure_future(asyncio.to_thread(stdin.readline))
         stop = asyncio.ensure_future(ctx._shutdown.wait())
-        await asyncio.wait({reader, stop}, return_when=asyncio.FIRST_COMPLETED)
+        ended = asyncio.ensure_future(closed.wait())
+        await asyncio.wait({reader, stop, ended}, return_when=asyncio.FIRST_COMPLETED)
         stop.cancel()
-        if not reader.done():
-            return  # shut down while waiting for input; the reader thread ends with stdin
+        ended.cancel()
+        if not reader.done() or closed.is_set() or ctx._shutdown.is_set():
+            return  # the call ended while waiting for input; the reader thread ends with stdin
         line = reader.result()
         if not line:
             return
