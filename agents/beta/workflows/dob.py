@@ -54,6 +54,10 @@ class GetDOBTask(AgentTask[GetDOBResult]):
             if include_time
             else ""
         )
+        extra_tools = kwargs.pop("tools", None)
+        tools = [] if extra_tools in (None, NOT_GIVEN) else list(extra_tools)
+        if include_time:
+            tools.append(function_tool(self._update_time, name="update_time"))
         super().__init__(
             instructions=joined(
                 "Your only job is to get the user's date of birth. Call update_dob with the "
@@ -61,10 +65,9 @@ class GetDOBTask(AgentTask[GetDOBResult]):
                 time_part,
                 extra_instructions,
             ),
+            tools=tools,
             **kwargs,
         )
-        if not include_time:
-            self._tools = [t for t in self._tools if t.name != "update_time"]
         self._time: datetime.time | None = None
         self._day: datetime.date | None = None
         self._answer = ReadBack(self, require_confirmation, "confirm_dob")
@@ -101,8 +104,7 @@ class GetDOBTask(AgentTask[GetDOBResult]):
         self._day = born
         return self._offer(ctx)
 
-    @function_tool
-    async def update_time(self, hour: int, minute: int, ctx: RunContext) -> str | None:
+    async def _update_time(self, hour: int, minute: int, ctx: RunContext) -> str | None:
         """Store the user's time of birth.
 
         Args:
