@@ -396,7 +396,8 @@ class Cashier(Agent):
     async def take_payment(self) -> str:
         """Take a card payment."""
         card = await beta.workflows.GetCreditCardTask()
-        return f"{card.issuer} ending {card.card_number[-4:]}, {card.expiration_date}, {card.cardholder_name}"
+        ending = card.card_number[-4:]
+        return f"{card.issuer} ending {ending}, {card.expiration_date}, {card.cardholder_name}"
 
 
 CARD_LLM = [
