@@ -90,5 +90,4 @@ def TTS(model: str = "", **_options: Any) -> Any:
     return _stand_in("tts", model)
 
 
-
 __all__ = ["LLM", "STT", "TTS", "configure", "reset"]
