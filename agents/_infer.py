@@ -136,6 +136,14 @@ class _Reader:
         for n in nodes:
             if isinstance(n, ast.Return) and n.value is not None:
                 self.returned(n.value, set())
+            elif (
+                isinstance(n, ast.Call)
+                and isinstance(n.func, ast.Attribute)
+                and n.func.attr == "update_agent"
+                and n.args
+            ):
+                # ``self.session.update_agent(LongAgent())`` in a tool: a swap the tool makes
+                self.returned(n.args[0], set())
             elif isinstance(n, ast.Call):
                 # building an AgentTask inside a tool means awaiting it: a task edge
                 cls = self.resolve(n.func)

@@ -83,6 +83,11 @@ async def _run(opts: WorkerOptions, *, voice: bool, stdin: IO[str], stdout: IO[s
         else:
             await _converse(ctx, session, stdin)
     finally:
+        if opts.on_session_end is not None and ctx.sessions:
+            try:
+                await opts.on_session_end(ctx)
+            except Exception:
+                log.exception("on_session_end failed")
         await ctx._run_shutdown_callbacks()
         for session in ctx.sessions:
             await session.aclose()
