@@ -346,6 +346,7 @@ class AgentSession(SessionState, EventEmitter, Generic[T]):
             return
         task = asyncio.ensure_future(self.aclose() if drain else self.aclose(drain_timeout=0.0))
         self._jobs_closing = task  # keep a reference until it is done
+        task.add_done_callback(_close_done)
 
     @property
     def usage(self) -> AgentSessionUsage:
@@ -380,3 +381,15 @@ class AgentSession(SessionState, EventEmitter, Generic[T]):
         from voxfsm.agents.snapshot import restore
 
         return restore(cls, data, **session_kwargs)
+
+
+def _close_done(task: asyncio.Future[None]) -> None:
+    """Nobody awaits the close ``shutdown()`` started: report its failure here, once.
+
+    (Left unretrieved, asyncio would log it when the task is garbage-collected, at any
+    moment, even in the middle of another module's ``ast.parse``.)"""
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is not None:
+        log.warning("closing the session after shutdown() raised %s: %s", type(exc).__name__, exc)
