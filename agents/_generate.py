@@ -174,10 +174,9 @@ async def generate(
         raise failure
     interrupted = played.interrupted or handle.interrupted or limit is not None
     if parts or interrupted:
-        if voice:
-            spoken = played.spoken_text if interrupted else "".join(parts)
-        else:  # the text shown: after the agent's transcription_node, if it has one
-            spoken = await nodes.transcribe_text(agent, "".join(parts), choice)
+        # what was heard (voice) or shown (text), after the agent's transcription_node
+        heard = played.spoken_text if voice and interrupted else "".join(parts)
+        spoken = await nodes.transcribe_text(agent, heard, choice)
         if spoken or not limit:
             _message(s, scope, agent, handle, spoken, interrupted)
     if limit is not None:

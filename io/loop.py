@@ -37,6 +37,7 @@ import logging
 from typing import Any
 
 from voxfsm.agents import Agent, AgentSession, ErrorEvent, MetricsEvent, UserInputTranscribedEvent
+from voxfsm.io._nodes import NodeRecognition
 from voxfsm.io._voice import (
     SpeechRecognitionError,
     SpeechSynthesisError,
@@ -96,6 +97,7 @@ class VoiceLoop(Recognition, Playout):
         preroll_ms: int = 300,
         min_interruption_ms: int = 300,
         speculate_ms: int | None = None,
+        node_timeout_s: float = 30.0,
     ) -> None:
         self.session = session
         self.source = source
@@ -108,6 +110,8 @@ class VoiceLoop(Recognition, Playout):
         }
         self.min_interruption_ms = min_interruption_ms
         self.speculate_ms = speculate_ms
+        self.node_timeout_s = node_timeout_s
+        self._node_utterance: NodeRecognition | None = None
         self._utterance: list[bytes] = []  # audio of the open utterance, as sent to the STT
         self._silent_ms = 0  # trailing silence in the open utterance
         self._guess: asyncio.Task[str] | None = None  # speculative decode of the utterance
