@@ -38,8 +38,8 @@ async def _settle(pending: list[asyncio.Task[None]]) -> None:
                 try:
                     await task
                 except asyncio.CancelledError:
-                    current = asyncio.current_task()
-                    if current is not None and current.cancelling():
+                    cancelling = getattr(asyncio.current_task(), "cancelling", None)
+                    if cancelling is None or cancelling():
                         raise  # we are cancelled, not (only) the task
                 except Exception:
                     pass  # its own business, as with gather(return_exceptions=True)
