@@ -15,7 +15,7 @@ from typing import Any, Generic
 
 from typing_extensions import TypeVar
 
-from voxfsm.agents import _tasks, job, plugins
+from voxfsm.agents import _background, _tasks, job, plugins
 from voxfsm.agents._commit import Position
 from voxfsm.agents._events import EventEmitter
 from voxfsm.agents._jobs import Jobs
@@ -161,6 +161,10 @@ class AgentSession(SessionState, EventEmitter, Generic[T]):
     def is_idle(self) -> bool:
         """True when no turn, reply, swap or AgentTask is running or queued."""
         return self._jobs.is_idle()
+
+    async def wait_for_idle(self) -> None:
+        """Wait until the work queued so far (runs, replies, swaps) has finished."""
+        await _background.wait_for_idle(self)
 
     # ------------------------------------------------------------------ public API
 
@@ -328,6 +332,7 @@ class AgentSession(SessionState, EventEmitter, Generic[T]):
         self._closing = True
         self._closing_done = done = self._new_future()
         try:
+            await _background.cancel_all(self)  # tools still working after ctx.update()
             await self._jobs.close(drain_timeout)
         finally:
             self._set_agent_state("idle")
