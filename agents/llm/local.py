@@ -56,6 +56,7 @@ from voxfsm.agents.llm._runner import (
     runner_for,
 )
 from voxfsm.agents.llm.base import LLMChunk, LLMError, ToolCallRequest, ToolChoice
+from voxfsm.agents.llm.stream import LLM
 
 if TYPE_CHECKING:
     from voxfsm.agents.chat import ChatContext
@@ -150,7 +151,7 @@ class _Plan:
     """Words and tools are both allowed: ``tool_bias`` applies to the first token."""
 
 
-class LocalLLM:
+class LocalLLM(LLM):
     """An in-process llama.cpp model implementing voxfsm's LLM interface.
 
     ``model``: a known name (``"qwen2.5-coder-1.5b"``, the default, or ``"smollm2"``) or a

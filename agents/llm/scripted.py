@@ -17,7 +17,7 @@ import attrs
 
 from voxfsm.agents.chat import ChatContext, item_text
 from voxfsm.agents.llm.base import LLMChunk, ToolCallRequest, ToolChoice
-from voxfsm.agents.llm.stream import AsyncContextLLM, LLMStream
+from voxfsm.agents.llm.stream import LLM, LLMStream
 from voxfsm.agents.tools import FunctionTool
 
 _call_ids = itertools.count(1)
@@ -95,7 +95,7 @@ def normalize_response(response: Response) -> ScriptedReply:
     return ScriptedReply("", calls)
 
 
-class ScriptedLLM(AsyncContextLLM):
+class ScriptedLLM(LLM):
     """A deterministic LLM: replies come from a script, never from a model.
 
     ``chunk_words`` splits each text reply into streamed chunks of that many words (so a voice
