@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
+from voxfsm.agents import preemptive
 from voxfsm.agents.events import ErrorEvent
 from voxfsm.agents.llm.base import LLMChunk
 from voxfsm.agents.llm.stream import chat, to_llm_chunk
@@ -259,13 +260,43 @@ async def _from_node(result: Any) -> AsyncIterator[LLMChunk]:
 def llm_stream(
     agent: Agent, llm: Any, chat_ctx: ChatContext, tools: Sequence[Any], choice: Any
 ) -> AsyncIterator[LLMChunk]:
-    """The reply stream of one generation: the agent's ``llm_node`` if it overrides it."""
+    """The reply stream of one generation: the agent's ``llm_node`` if it overrides it, or
+    the reply the voice loop already asked for this very request (preemptive generation)."""
+    kept = preemptive.take(agent, llm, chat_ctx, tools, choice) if preemptive.active() else None
+    return kept if kept is not None else raw_llm_stream(agent, llm, chat_ctx, tools, choice)
+
+
+def raw_llm_stream(
+    agent: Agent, llm: Any, chat_ctx: ChatContext, tools: Sequence[Any], choice: Any
+) -> AsyncIterator[LLMChunk]:
+    """A new request to the LLM (through the agent's ``llm_node`` if it overrides it)."""
     if not overridden(agent, "llm_node"):
         stream: AsyncIterator[LLMChunk] = llm.chat(
             chat_ctx=chat_ctx, tools=tools, tool_choice=choice
         )
         return stream
-    return _from_node(agent.llm_node(chat_ctx, list(tools), ModelSettings(tool_choice=choice)))
+    given = list(tools)
+    agent._runtime.node_tools = []
+    chunks = _from_node(agent.llm_node(chat_ctx, given, ModelSettings(tool_choice=choice)))
+    return _noting_added_tools(agent, chunks, given, list(tools))
+
+
+async def _noting_added_tools(
+    agent: Agent, chunks: AsyncIterator[LLMChunk], given: list[Any], original: list[Any]
+) -> AsyncIterator[LLMChunk]:
+    """Passes the node's chunks on; tools the node appended to its ``tools`` list become
+    callable in this generation's tool step (LiveKit's temporal tools)."""
+    from voxfsm.agents.tools import FunctionTool  # tools imports this module
+
+    def note() -> None:
+        agent._runtime.node_tools = [
+            t for t in given if t not in original and isinstance(t, FunctionTool)
+        ]
+
+    async for chunk in chunks:
+        note()
+        yield chunk
+    note()
 
 
 class PipelineNodeError(RuntimeError):
