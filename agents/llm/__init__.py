@@ -19,6 +19,7 @@ from voxfsm.agents.chat import (
     FunctionCallOutput,
 )
 from voxfsm.agents.chat import Role as ChatRole
+from voxfsm.agents.llm import utils
 from voxfsm.agents.llm.base import (
     ChoiceDelta,
     LLMChunk,
@@ -126,6 +127,7 @@ __all__ = [
     "is_function_tool",
     "is_raw_function_tool",
     "reply",
+    "utils",
 ]
 
 
