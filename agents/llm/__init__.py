@@ -27,6 +27,7 @@ from voxfsm.agents.llm.base import (
     ToolCallRequest,
     ToolChoice,
 )
+from voxfsm.agents.llm.fallback import FallbackAdapter
 from voxfsm.agents.llm.scripted import (
     Request,
     ScriptedCall,
@@ -101,6 +102,7 @@ __all__ = [
     "ChoiceDelta",
     "CollectedResponse",
     "CompletionUsage",
+    "FallbackAdapter",
     "FunctionCall",
     "FunctionCallOutput",
     "FunctionTool",
