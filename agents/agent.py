@@ -278,6 +278,9 @@ class Agent:
         for tool in self._runtime.session_tools:
             if tool.name == name:
                 return tool
+        for tool in self._runtime.node_tools:
+            if tool.name == name:
+                return tool
         return None
 
 

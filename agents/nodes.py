@@ -265,7 +265,28 @@ def llm_stream(
             chat_ctx=chat_ctx, tools=tools, tool_choice=choice
         )
         return stream
-    return _from_node(agent.llm_node(chat_ctx, list(tools), ModelSettings(tool_choice=choice)))
+    given = list(tools)
+    agent._runtime.node_tools = []
+    chunks = _from_node(agent.llm_node(chat_ctx, given, ModelSettings(tool_choice=choice)))
+    return _noting_added_tools(agent, chunks, given, list(tools))
+
+
+async def _noting_added_tools(
+    agent: Agent, chunks: AsyncIterator[LLMChunk], given: list[Any], original: list[Any]
+) -> AsyncIterator[LLMChunk]:
+    """Passes the node's chunks on; tools the node appended to its ``tools`` list become
+    callable in this generation's tool step (LiveKit's temporal tools)."""
+    from voxfsm.agents.tools import FunctionTool  # tools imports this module
+
+    def note() -> None:
+        agent._runtime.node_tools = [
+            t for t in given if t not in original and isinstance(t, FunctionTool)
+        ]
+
+    async for chunk in chunks:
+        note()
+        yield chunk
+    note()
 
 
 class PipelineNodeError(RuntimeError):

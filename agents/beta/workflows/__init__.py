@@ -25,6 +25,7 @@ from voxfsm.agents.beta.workflows.task_group import (
     TaskGroup,
     TaskGroupResult,
 )
+from voxfsm.agents.beta.workflows.utils import DtmfEvent, WorkflowInstructions
 from voxfsm.agents.beta.workflows.warm_transfer import (
     TransferRequest,
     WarmTransferResult,
@@ -33,6 +34,7 @@ from voxfsm.agents.beta.workflows.warm_transfer import (
 )
 
 __all__ = [
+    "DtmfEvent",
     "GetAddressResult",
     "GetAddressTask",
     "GetCreditCardResult",
@@ -53,5 +55,6 @@ __all__ = [
     "TransferRequest",
     "WarmTransferResult",
     "WarmTransferTask",
+    "WorkflowInstructions",
     "set_human_agent",
 ]

@@ -7,14 +7,16 @@ from typing import Any
 import attrs
 
 from voxfsm.agents.agent import AgentTask
-from voxfsm.agents.beta.workflows._confirm import ReadBack, ask_explicitly, joined
+from voxfsm.agents.beta.instructions import task_instructions
+from voxfsm.agents.beta.workflows._confirm import ReadBack, ask_explicitly
 from voxfsm.agents.context import RunContext
 from voxfsm.agents.plugins import NOT_GIVEN
 from voxfsm.agents.tools import ToolError, function_tool
 
-_INSTRUCTIONS = (
-    "Your only job is to get the user's full postal address: street and number, unit if "
-    "any, city or locality, and country. Ask for what is missing, then call update_address. "
+_PERSONA = "Your only job is to get the user's full postal address."
+_RULES = (
+    "It has a street and number, a unit if "
+    "any, a city or locality, and a country. Ask for what is missing, then call update_address. "
     "If the user does not want to give one, call decline_address_capture."
 )
 
@@ -38,8 +40,10 @@ class GetAddressTask(AgentTask[GetAddressResult]):
         require_explicit_ask: bool = False,
         **kwargs: Any,
     ) -> None:
-        base = _INSTRUCTIONS if instructions is NOT_GIVEN else str(instructions)
-        super().__init__(instructions=joined(base, extra_instructions), **kwargs)
+        text = task_instructions(
+            instructions, persona=_PERSONA, rules=_RULES, extra=extra_instructions
+        )
+        super().__init__(instructions=text, **kwargs)
         self._answer = ReadBack(self, require_confirmation, "confirm_address")
         ask_explicitly(self, "update_address", require_explicit_ask)
 

@@ -8,15 +8,17 @@ from typing import Any
 import attrs
 
 from voxfsm.agents.agent import AgentTask
-from voxfsm.agents.beta.workflows._confirm import ReadBack, ask_explicitly, joined
+from voxfsm.agents.beta.instructions import task_instructions
+from voxfsm.agents.beta.workflows._confirm import ReadBack, ask_explicitly
 from voxfsm.agents.context import RunContext
 from voxfsm.agents.plugins import NOT_GIVEN
 from voxfsm.agents.tools import ToolError, function_tool
 
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$")
 
-_INSTRUCTIONS = (
-    "Your only job is to get the user's email address. Speech recognition spells addresses "
+_PERSONA = "Your only job is to get the user's email address."
+_RULES = (
+    "Speech recognition spells addresses "
     "out ('theo at example dot com'): turn that into the written form before you call "
     "update_email_address. If the user does not want to give one, call "
     "decline_email_capture. Do not talk about anything else."
@@ -47,8 +49,10 @@ class GetEmailTask(AgentTask[GetEmailResult]):
         require_explicit_ask: bool = False,
         **kwargs: Any,
     ) -> None:
-        base = _INSTRUCTIONS if instructions is NOT_GIVEN else str(instructions)
-        super().__init__(instructions=joined(base, extra_instructions), **kwargs)
+        text = task_instructions(
+            instructions, persona=_PERSONA, rules=_RULES, extra=extra_instructions
+        )
+        super().__init__(instructions=text, **kwargs)
         self._answer = ReadBack(self, require_confirmation, "confirm_email_address")
         ask_explicitly(self, "update_email_address", require_explicit_ask)
 

@@ -28,6 +28,7 @@ from typing import Any
 import attrs
 
 from voxfsm.agents.agent import AgentTask
+from voxfsm.agents.beta.instructions import task_instructions
 from voxfsm.agents.chat import ChatContext
 from voxfsm.agents.plugins import NOT_GIVEN
 from voxfsm.agents.tools import ToolError, function_tool
@@ -38,8 +39,8 @@ DEFAULT_IDENTITY = "human-agent-sip"
 _UNUSED_OFFLINE = ("sip_trunk_id", "sip_connection", "sip_number", "sip_headers", "dtmf")
 _warned: set[str] = set()
 
+_PERSONA = "You are an assistant briefing a human agent (a supervisor) who is taking over a call."
 _BRIEFING = (
-    "You are an assistant briefing a human agent (a supervisor) who is taking over a call. "
     "The caller is on hold. Summarize who the caller is and what they need, in two or three "
     "sentences, then ask whether the human agent will take the call. When they agree, call "
     "connect_to_caller; if they decline, call decline_transfer; if you reached a voicemail, "
@@ -112,12 +113,12 @@ class WarmTransferTask(AgentTask[WarmTransferResult]):
         if not sip_call_to:
             raise ValueError("WarmTransferTask needs sip_call_to (who to transfer the caller to)")
         history = conversation_text(None if chat_ctx is NOT_GIVEN else chat_ctx)
-        if instructions is NOT_GIVEN:
-            text = _BRIEFING.format(history=history or "(nothing yet)")
-            if extra_instructions:
-                text = f"{text}\n\n{extra_instructions}"
-        else:
-            text = str(instructions)
+        text = task_instructions(
+            instructions,
+            persona=_PERSONA,
+            rules=_BRIEFING.format(history=history or "(nothing yet)"),
+            extra=extra_instructions,
+        )
         # like LiveKit, the task starts with a fresh context: the history is in its instructions
         super().__init__(instructions=text, **kwargs)
         self.sip_call_to = str(sip_call_to)
