@@ -31,7 +31,7 @@ async def summarize(ctx: ChatContext, llm: Any, *, keep_last_turns: int) -> Chat
     from voxfsm.agents.chat import ChatContext
     from voxfsm.agents.llm.stream import chat
 
-    items = ctx.items
+    items = list(ctx.items)
     budget = keep_last_turns * 2  # a turn is a user message and the reply to it
     split, seen = len(items), 0
     for i in range(len(items) - 1, -1, -1):
@@ -57,5 +57,5 @@ async def summarize(ctx: ChatContext, llm: Any, *, keep_last_turns: int) -> Chat
         content=[f"Summary of the conversation so far: {summary.strip()}"],
         extra={"is_summary": True},
     )
-    items[:] = [*kept, note, *items[split:]]
+    ctx.items = [*kept, note, *items[split:]]
     return ctx
