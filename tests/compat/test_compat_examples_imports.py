@@ -81,3 +81,12 @@ async def test_background_audio_is_accepted_and_plays_nothing() -> None:
     assert handle.done()
     await handle  # never waits
     await player.aclose()
+
+
+def test_inference_vad_keeps_silero_and_defaults_to_the_configured_one(
+    clean_inference: None,
+) -> None:
+    marker = object()
+    inference.configure(vad=marker)
+    assert inference.VAD(model="silero") is marker  # configured: it wins
+    assert inference.VAD() is marker
