@@ -143,12 +143,12 @@ class Greeter(RestaurantAgent):
     def __init__(self) -> None:
         super().__init__(
             instructions=(
-                "You are the friendly host of Luigi's restaurant on the phone. You take "
-                "neither bookings nor orders yourself: as soon as the caller wants to order "
-                "food (takeaway, to go, to pick up), call to_takeaway; as soon as they want a "
-                "table, call to_reservation. Answer questions about the menu and prices "
-                f"yourself. The menu: {MENU_TEXT}. Keep answers to one or two short "
-                "sentences: they are spoken aloud."
+                "You are the friendly host of Luigi's restaurant, answering the phone. You "
+                "take neither orders nor bookings yourself: transfer anyone who wants to "
+                "order food (takeaway, to go, pick up, collection) to takeaway, and anyone "
+                "who wants to book, reserve or change a table to reservations. Answer "
+                f"questions about the menu and prices yourself. The menu: {MENU_TEXT}. Keep "
+                "answers to one or two short sentences: they are spoken aloud."
             ),
             tts=voice("restaurant.greeter"),
         )
@@ -385,6 +385,9 @@ DEMO_TURNS: list[str] = [
     "Yes, go ahead.",
     "No thank you, goodbye!",
 ]
+
+DEMO_PATH = ["greeter", "takeaway", "checkout", "greeter"]
+"""The agents :data:`DEMO_TURNS` goes through; ``voxfsm demo`` reports a call that did not."""
 
 
 def _demo_script() -> Rules:
