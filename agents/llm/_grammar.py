@@ -1,11 +1,9 @@
 """The GBNF grammars that hold a ``LocalLLM`` reply to what was decided, and the call parser.
 
 Once words are chosen, the reply is text on one line without ``{``, ``_`` or ``<`` (it can
-never turn into a call, nor start a ChatML control sequence). Once a call is chosen, the
-model has already been given ``<tool_call>{"name": "`` (``_chatml.CALL_OPEN``); one grammar
-lets it write only one of the agent's tool names (``tool_choice`` naming a tool narrows them
-to that one), and once the name is clear another holds the arguments to that tool's JSON
-schema (via llama.cpp's own JSON-schema converter).
+never turn into a call, nor start a ChatML control sequence). Once a call is chosen and its
+tool named (``LocalLLM`` scores the names itself), the model writes only the arguments, held
+to that tool's JSON schema (via llama.cpp's own JSON-schema converter).
 """
 
 from __future__ import annotations
@@ -22,16 +20,6 @@ TEXT_ONLY = f"root ::= text\n{_TEXT_RULE}\n"
 
 def _literal(text: str) -> str:
     return json.dumps(text)  # a GBNF string literal escapes like a JSON string
-
-
-def names_grammar(actions: Sequence[Action], only: str | None = None) -> str:
-    """GBNF for the tool's name right after ``CALL_OPEN``: one of the agent's tools."""
-    chosen = [a.name for a in actions if only is None or a.name == only]
-    if only is not None and not chosen:
-        raise ValueError(f"tool_choice names {only!r}, which is not among the tools")
-    if not chosen:
-        raise ValueError("a call needs at least one tool")
-    return f"root ::= {' | '.join(_literal(n) for n in chosen)}\n"
 
 
 def arguments_grammar(action: Action) -> str:

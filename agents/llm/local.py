@@ -46,7 +46,6 @@ from voxfsm.agents.llm._grammar import (
     TEXT_ONLY,
     MalformedReply,
     arguments_grammar,
-    names_grammar,
     parse_call,
     takes_arguments,
 )
@@ -250,7 +249,7 @@ class LocalLLM:
                 raise Cancelled
 
         def job(llm: Any) -> None:
-            tokens = llm.tokenize(plan.prompt.encode(), add_bos=True, special=True)
+            tokens = encode(llm, plan.prompt)
             try:
                 runner.prefill(llm, tokens, Stats())
                 runner.evaluate(llm, tokens, check)
@@ -376,7 +375,7 @@ class LocalLLM:
                     "timeout=, lower max_tokens=, or use fewer tools"
                 )
 
-        tokens = llm.tokenize(plan.prompt.encode(), add_bos=True, special=True)
+        tokens = encode(llm, plan.prompt)
         stats.prompt_tokens = len(tokens)
         if len(tokens) + 16 >= self.n_ctx:
             raise LLMError(
@@ -395,7 +394,7 @@ class LocalLLM:
                 stats.decided_s = time.perf_counter() - t0
             stats.prefill_s = time.perf_counter() - t0
             if calling:
-                emit(_Call(self._write_call(llm, plan, tokens, check, stats)))
+                emit(_Call(self._write_call(llm, runner, plan, tokens, check, stats)))
                 if plan.mode != "auto":
                     stats.decided_s = time.perf_counter() - t0
             else:
@@ -449,42 +448,27 @@ class LocalLLM:
     def _write_call(
         self,
         llm: Any,
+        runner: Runner,
         plan: _Plan,
         tokens: list[int],
         check: Callable[[], None],
         stats: Stats,
     ) -> str:
-        """The call after ``CALL_OPEN``: the model picks the name, then fills the arguments.
+        """The call after ``CALL_OPEN``: the likeliest tool name, then its arguments.
 
-        Decoding stops as soon as the name is certain (often after its first token); a tool
-        without parameters is then complete, and for the others the rest of the name and
-        ``", "arguments": `` are handed to the model in one batch rather than decoded.
+        A tool without parameters is then complete; for the others the name and
+        ``", "arguments": `` are handed to the model in one batch and only the arguments
+        are decoded, held to the tool's schema.
         """
-        opener = llm.tokenize(CALL_OPEN.encode(), add_bos=False, special=True)
+        prompt = tokens + encode(llm, CALL_OPEN, bos=False)
         names = [a.name for a in plan.actions if plan.only is None or a.name == plan.only]
-        written = ""
-        for piece in (
-            ()
-            if len(names) == 1
-            else self._generate(
-                llm, tokens + opener, names_grammar(plan.actions, plan.only), 32, check, stats
-            )
-        ):
-            written += piece
-            left = [n for n in names if n.startswith(written)]
-            if len(left) <= 1:
-                break
-        left = [n for n in names if n.startswith(written)] or [written]
-        if len(left) != 1:
-            raise LLMError(f"the local model {self.name!r} named no tool: {written[:60]!r}")
-        action = next((a for a in plan.actions if a.name == left[0]), None)
-        if action is None:
-            raise LLMError(f"the local model {self.name!r} named no tool: {written[:60]!r}")
+        name = names[0] if len(names) == 1 else _likeliest_name(llm, runner, prompt, names, check)
+        action = next(a for a in plan.actions if a.name == name)
         head = f'{action.name}", "arguments": '
         if not takes_arguments(action):
             return head + "{}}"
         stats.finish = ""
-        prompt = llm.tokenize((CALL_OPEN + head).encode(), add_bos=False, special=True)
+        prompt = encode(llm, CALL_OPEN + head, bos=False)
         args = "".join(
             self._generate(
                 llm, tokens + prompt, arguments_grammar(action), self.max_tokens, check, stats
@@ -509,6 +493,44 @@ class LocalLLM:
                 f"({option}=); the machine may be overloaded: raise {option}= or use a "
                 "smaller model"
             ) from None
+
+
+def encode(llm: Any, text: str, *, bos: bool = True) -> list[int]:
+    """Tokens of a prompt, ChatML's markers (and ``<tool_call>``) as their own tokens."""
+    return list(llm.tokenize(text.encode(), add_bos=bos, special=True))
+
+
+def _likeliest_name(
+    llm: Any, runner: Runner, prompt: list[int], names: list[str], check: Callable[[], None]
+) -> str:
+    """The tool name the model gives the highest probability, over all of its tokens.
+
+    Decoding greedily would pick a name token by token, and names sharing a first token
+    (``to_greeter``, ``to_checkout``) would pool their probability against the others
+    (``add_to_order``); so each name is scored as a whole — up to the token where it is the
+    only one left — with one evaluation per shared prefix.
+    """
+    import numpy as np
+
+    seqs = {n: tuple(llm.tokenize(n.encode(), add_bos=False, special=False)) for n in names}
+    seen: dict[tuple[int, ...], Any] = {}
+
+    def log_probs(prefix: tuple[int, ...]) -> Any:
+        if prefix not in seen:
+            runner.evaluate(llm, prompt + list(prefix), check)
+            z = runner.logits(llm).astype(np.float64)
+            seen[prefix] = z - z.max() - np.log(np.exp(z - z.max()).sum())
+        return seen[prefix]
+
+    scores: dict[str, float] = {}
+    for name, seq in seqs.items():
+        score = 0.0
+        for k, token in enumerate(seq):
+            score += float(log_probs(seq[:k])[token])
+            if sum(other[: k + 1] == seq[: k + 1] for other in seqs.values()) == 1:
+                break
+        scores[name] = score
+    return max(names, key=lambda n: scores[n])
 
 
 @attrs.frozen

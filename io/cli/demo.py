@@ -25,6 +25,7 @@ from voxfsm.io.cli.app import App, load_app, start_session
 from voxfsm.io.cli.console import end_silence_ms
 from voxfsm.io.cli.errors import CLIError, UsageError, run_async
 from voxfsm.io.cli.transcript import TranscriptPrinter
+from voxfsm.io.cli.warm import prepare_llm
 
 DEFAULT_APP = "voxfsm.examples.restaurant"
 
@@ -93,19 +94,11 @@ def _session(app: App, args: argparse.Namespace, console: Console) -> Any:
     return session
 
 
-async def _load_llm(session: Any, console: Console) -> None:
-    """Load an in-process model before the call, so the first turn does not wait for it."""
-    load = getattr(session.llm, "aload", None)
-    if load is not None:
-        with console.status("loading the local LLM…"):
-            await load()
-
-
 async def _text_call(
     app: App, turns: list[str], args: argparse.Namespace, console: Console
 ) -> dict[str, Any]:
     session = _session(app, args, console)
-    await _load_llm(session, console)
+    await prepare_llm(session, console, app)
     printer = TranscriptPrinter(console)
     printer.attach(session)
     latencies: list[float] = []
@@ -146,7 +139,7 @@ async def _voice_call(
     stt, caller_voice = engines
     monitor = _speaker(console) if args.speaker else None
     session = _session(app, args, console)
-    await _load_llm(session, console)
+    await prepare_llm(session, console, app)
     console.print(
         "[dim]voice: the caller speaks with Piper en-joe, agents with espeak voices; "
         f"speech recognition: Whisper tiny.en; {'fast' if args.fast else 'real-time'} call[/dim]"

@@ -135,15 +135,6 @@ needs_llama = pytest.mark.skipif(
 )
 
 
-def test_the_name_grammar_offers_every_tool_or_only_the_one_named():
-    from voxfsm.agents.llm._grammar import names_grammar
-
-    assert names_grammar(actions()) == 'root ::= "transfer_to_billing" | "add_to_order"\n'
-    assert names_grammar(actions(), only="add_to_order") == 'root ::= "add_to_order"\n'
-    with pytest.raises(ValueError, match="not among the tools"):
-        names_grammar(actions(), only="nope")
-
-
 @needs_llama
 def test_argument_grammar_follows_the_json_schema():
     from voxfsm.agents.llm._grammar import arguments_grammar, takes_arguments
