@@ -7,7 +7,7 @@ changing imports.  Nothing here touches audio or the network.
 from __future__ import annotations
 
 # LiveKit code reaches these as attributes: `from livekit.agents import llm, cli, metrics`
-from voxfsm.agents import beta, cli, llm, metrics, utils
+from voxfsm.agents import beta, cli, inference, llm, metrics, utils
 from voxfsm.agents.agent import Agent, AgentTask
 from voxfsm.agents.chat import (
     AgentHandoff,
@@ -50,6 +50,13 @@ from voxfsm.agents.run_result import (
 from voxfsm.agents.session import AgentSession
 from voxfsm.agents.speech import PlayoutResult, ReplyBrokenOff, SpeechHandle
 from voxfsm.agents.tools import FunctionTool, StopResponse, ToolError, ToolFlag, function_tool
+from voxfsm.agents.voice import room_io
+from voxfsm.agents.voice.background_audio import (
+    AudioConfig,
+    BackgroundAudioPlayer,
+    BuiltinAudioClip,
+    PlayHandle,
+)
 from voxfsm.agents.voice.room_io import RoomInputOptions, RoomOutputOptions
 
 __all__ = [
@@ -61,7 +68,10 @@ __all__ = [
     "AgentSession",
     "AgentStateChangedEvent",
     "AgentTask",
+    "AudioConfig",
     "AutoSubscribe",
+    "BackgroundAudioPlayer",
+    "BuiltinAudioClip",
     "ChatContext",
     "ChatItem",
     "ChatMessage",
@@ -80,6 +90,7 @@ __all__ = [
     "MetricsEvent",
     "ModelSettings",
     "NotGivenOr",
+    "PlayHandle",
     "PlayoutResult",
     "ReplyBrokenOff",
     "RoomInputOptions",
@@ -98,8 +109,10 @@ __all__ = [
     "cli",
     "function_tool",
     "get_job_context",
+    "inference",
     "llm",
     "metrics",
     "mock_tools",
+    "room_io",
     "utils",
 ]

@@ -1,4 +1,4 @@
-"""A tiny synchronous event emitter: ``on``/``off``/``emit``, listeners' errors logged."""
+"""A tiny synchronous event emitter: ``on``/``once``/``off``/``emit``, listeners' errors logged."""
 
 from __future__ import annotations
 
@@ -29,6 +29,19 @@ class EventEmitter:
 
         def register(cb: Callable[..., Any]) -> Callable[..., Any]:
             self._listeners.setdefault(event, []).append(cb)
+            return cb
+
+        return register(callback) if callback is not None else register
+
+    def once(self, event: str, callback: Callable[..., Any] | None = None) -> Any:
+        """Like :meth:`on`, but the callback runs for the next ``event`` only."""
+
+        def register(cb: Callable[..., Any]) -> Callable[..., Any]:
+            def first(payload: Any) -> Any:
+                self.off(event, first)
+                return cb(payload)
+
+            self._listeners.setdefault(event, []).append(first)
             return cb
 
         return register(callback) if callback is not None else register

@@ -84,11 +84,14 @@ def _function_node(fn: Callable[..., Any]) -> ast.AST | None:
 
 
 def _own_nodes(func: ast.AST) -> Iterator[ast.AST]:
-    """Nodes of a function body, not descending into nested functions, lambdas or classes."""
+    """Nodes of a function body, not descending into nested functions, lambdas or classes
+    (a lambda itself is yielded, its body is not)."""
     todo = list(ast.iter_child_nodes(func))
     while todo:
         node = todo.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            if isinstance(node, ast.Lambda):
+                yield node
             continue
         yield node
         todo.extend(ast.iter_child_nodes(node))
@@ -133,12 +136,32 @@ class _Reader:
         for n in nodes:
             if isinstance(n, ast.Return) and n.value is not None:
                 self.returned(n.value, set())
+            elif (
+                isinstance(n, ast.Call)
+                and isinstance(n.func, ast.Attribute)
+                and n.func.attr == "update_agent"
+                and n.args
+            ):
+                # ``self.session.update_agent(LongAgent())`` in a tool: a swap the tool makes
+                self.returned(n.args[0], set())
             elif isinstance(n, ast.Call):
                 # building an AgentTask inside a tool means awaiting it: a task edge
                 cls = self.resolve(n.func)
                 _, task = _agent_bases()
                 if _is_agent_class(cls) and issubclass(cls, task):
                     self.add(cls)
+                elif cls is None or not _is_agent_class(cls):
+                    self.tasks_of_helper(n)
+        # a task built by a lambda (``group.add(lambda: GetEmailTask(), ...)``) is started
+        # by the code the lambda is given to: a task edge of this function too
+        _, task = _agent_bases()
+        for n in nodes:
+            if isinstance(n, ast.Lambda):
+                for inner in ast.walk(n.body):
+                    if isinstance(inner, ast.Call):
+                        cls = self.resolve(inner.func)
+                        if _is_agent_class(cls) and issubclass(cls, task):
+                            self.add(cls)
         return self.found
 
     # ------------------------------------------------------------------ expressions
@@ -173,6 +196,18 @@ class _Reader:
             found = self.by_literal(call)
         for cls in found:
             self.add(cls)
+
+    def tasks_of_helper(self, call: ast.Call) -> None:
+        """``await self._collect_profile()``: the tasks a helper starts are this tool's too."""
+        if self.depth >= _MAX_DEPTH:
+            return
+        helper, owner = self.helper(call.func)
+        if helper is None or helper is self.fn:
+            return
+        _, task = _agent_bases()
+        for cls in _Reader(helper, owner, self.depth + 1).targets():
+            if issubclass(cls, task):
+                self.add(cls)
 
     def resolve(self, expr: ast.expr) -> Any:
         """A name or dotted name looked up in the function's globals and closure."""

@@ -22,3 +22,6 @@ class AgentRuntime:
     """``paused``: waiting for an AgentTask it started."""
     session: AgentSession[Any] | None = None
     session_tools: list[FunctionTool] = attrs.Factory(list)
+    # tools the agent's llm_node added to its ``tools`` argument for the latest generation
+    # (LiveKit's "temporal" tools): callable in that generation's tool step
+    node_tools: list[FunctionTool] = attrs.Factory(list)

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
+from voxfsm.agents._ends_call import ends_call
 from voxfsm.agents.context import RunContext
 from voxfsm.agents.tools import FunctionTool, function_tool
 from voxfsm.fsm.spec import StateSpec, TransitionSpec, Unresolved
@@ -118,10 +119,34 @@ def class_spec(cls: type[Agent]) -> StateSpec:
         id=default_id(cls),
         cls=cls,
         summary=_summary(cls, reading.instructions),
-        terminal=bool(getattr(cls, "terminal", False)),
-        transitions=tuple(ts for t in tools for ts in tool_transitions(t)),
+        terminal=bool(getattr(cls, "terminal", False)) or any(ends_call(t) for t in tools),
+        transitions=tuple(ts for t in tools for ts in tool_transitions(t)) + hook_tasks(cls),
         context_types=context_types(tools),
     )
+
+
+_TASK_HOOKS = ("on_enter", "on_user_turn_completed")
+
+
+def hook_tasks(cls: type) -> tuple[TransitionSpec, ...]:
+    """The ``AgentTask`` classes a hook starts (LiveKit runs a ``TaskGroup`` from
+    ``on_enter``), as task transitions named after the hook."""
+    from voxfsm.agents._infer import inferred_targets as read_targets
+    from voxfsm.agents.agent import Agent, AgentTask
+
+    out = []
+    for name in _TASK_HOOKS:
+        fn = getattr(cls, name, None)
+        if fn is None or fn is getattr(Agent, name, None) or fn is getattr(AgentTask, name, None):
+            continue
+        tasks = tuple(
+            t for t in read_targets(fn) if isinstance(t, type) and issubclass(t, AgentTask)
+        )
+        if tasks:
+            when = "becomes active" if name == "on_enter" else "hears the user"
+            text = f"Starts these tasks when the agent {when}."
+            out.append(TransitionSpec(name, text, (), "task", tasks))
+    return tuple(out)
 
 
 def instance_spec(agent: Agent) -> StateSpec:
@@ -130,8 +155,9 @@ def instance_spec(agent: Agent) -> StateSpec:
         id=agent.id,
         cls=type(agent),
         summary=_summary(type(agent), agent.instructions),
-        terminal=bool(getattr(type(agent), "terminal", False)),
-        transitions=tuple(ts for t in tools for ts in tool_transitions(t)),
+        terminal=bool(getattr(type(agent), "terminal", False)) or any(ends_call(t) for t in tools),
+        transitions=tuple(ts for t in tools for ts in tool_transitions(t))
+        + hook_tasks(type(agent)),
         context_types=context_types(tools),
     )
 

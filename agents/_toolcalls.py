@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from voxfsm.agents import _background
 from voxfsm.agents._deadline import Deadline, Expired, tool_deadline
 from voxfsm.agents._outcome import Outcome, interpret
 from voxfsm.agents._scope import _speaker, _tool
@@ -76,8 +77,9 @@ async def execute(
 ) -> Outcome:
     tool, fc, args = p.tool, p.call, p.args
     assert tool is not None
+    ctx: RunContext[Any] | None = None
     for name in tool.info.context_params:
-        args[name] = RunContext(session=s, speech_handle=handle, function_call=fc)
+        ctx = args[name] = RunContext(session=s, speech_handle=handle, function_call=fc)
     mock = find_mock(agent, tool.name)
     if s._watch:
         s._watch.tool_started(agent, fc)
@@ -89,7 +91,11 @@ async def execute(
     bounded = tool_deadline.set(deadline)
     try:
         async with deadline:
-            value = await (call_mock(mock, args) if mock is not None else tool(**args))
+            work = call_mock(mock, args) if mock is not None else tool(**args)
+            # a tool that can call ctx.update() may answer before it returns
+            value = await (work if ctx is None else _background.until_first_update(ctx, work))
+        if isinstance(value, _background.Early):
+            return Outcome(value.message, reply=True)
         return interpret(tool.name, value, None)
     except Expired:
         option = f"@function_tool(timeout={limit:g})" if own else f"tool_timeout={limit:g}"

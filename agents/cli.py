@@ -22,7 +22,7 @@ from importlib.metadata import entry_points
 from typing import IO, Any
 
 from voxfsm.agents import job as _job
-from voxfsm.agents.chat import ChatMessage
+from voxfsm.agents.chat import AgentHandoff, ChatMessage
 from voxfsm.agents.events import ConversationItemAddedEvent
 from voxfsm.agents.job import AgentServer, JobContext, JobProcess, WorkerOptions
 
@@ -83,6 +83,11 @@ async def _run(opts: WorkerOptions, *, voice: bool, stdin: IO[str], stdout: IO[s
         else:
             await _converse(ctx, session, stdin)
     finally:
+        if opts.on_session_end is not None and ctx.sessions:
+            try:
+                await opts.on_session_end(ctx)
+            except Exception:
+                log.exception("on_session_end failed")
         await ctx._run_shutdown_callbacks()
         for session in ctx.sessions:
             await session.aclose()
@@ -92,10 +97,16 @@ async def _run(opts: WorkerOptions, *, voice: bool, stdin: IO[str], stdout: IO[s
 def _show(session: Any, out: IO[str]) -> None:
     """Write each message of the conversation as it is added (the user's lines too)."""
 
+    # the speaker is the agent of the last handoff in the history, not current_agent: the old
+    # agent's goodbye after a handoff is decided is recorded before the AgentHandoff item
+    speaker: list[str] = []
+
     def added(ev: ConversationItemAddedEvent) -> None:
         item = ev.item
+        if isinstance(item, AgentHandoff):
+            speaker[:] = [item.new_agent_id]
         if isinstance(item, ChatMessage) and item.role in ("assistant", "user"):
-            who = "you" if item.role == "user" else session.current_agent.id
+            who = "you" if item.role == "user" else (speaker or [session.current_agent.id])[0]
             out.write(f"[{who}] {item.text_content}\n")
             out.flush()
 
@@ -103,13 +114,19 @@ def _show(session: Any, out: IO[str]) -> None:
 
 
 async def _converse(ctx: JobContext, session: Any, stdin: IO[str]) -> None:
-    while not ctx._shutdown.is_set():
+    # the call ends when the job shuts down or the session closes (``session.shutdown()``,
+    # an ``end_call`` tool): the lines still unread are never sent
+    closed = asyncio.Event()
+    session.on("close", lambda _ev: closed.set())
+    while not (ctx._shutdown.is_set() or closed.is_set()):
         reader = asyncio.ensure_future(asyncio.to_thread(stdin.readline))
         stop = asyncio.ensure_future(ctx._shutdown.wait())
-        await asyncio.wait({reader, stop}, return_when=asyncio.FIRST_COMPLETED)
+        ended = asyncio.ensure_future(closed.wait())
+        await asyncio.wait({reader, stop, ended}, return_when=asyncio.FIRST_COMPLETED)
         stop.cancel()
-        if not reader.done():
-            return  # shut down while waiting for input; the reader thread ends with stdin
+        ended.cancel()
+        if not reader.done() or closed.is_set() or ctx._shutdown.is_set():
+            return  # the call ended while waiting for input; the reader thread ends with stdin
         line = reader.result()
         if not line:
             return

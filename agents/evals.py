@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from voxfsm.agents.chat import ChatContext
-from voxfsm.agents.llm.base import LLM, ToolCallRequest
+from voxfsm.agents.llm.base import ToolCallRequest
+from voxfsm.agents.llm.stream import LLM
 from voxfsm.agents.tools import ArgumentError, FunctionTool, function_tool
 
 JUDGE_INSTRUCTIONS = """\

@@ -4,7 +4,8 @@ A LiveKit app is an ``entrypoint(ctx: JobContext)`` coroutine that builds an ``A
 and starts it "in a room".  Offline there is no room and no worker pool: ``cli.run_app``
 (see :mod:`voxfsm.agents.cli`) runs the entrypoint once in this process, and the session it
 starts is driven by a local console.  ``ctx.room`` is a stand-in with a ``name``;
-``connect()`` and ``wait_for_participant()`` return at once.
+``connect()`` and ``wait_for_participant()`` return at once; ``ctx.api.room.delete_room()``
+and ``ctx.delete_room()`` end the call.
 """
 
 from __future__ import annotations
@@ -39,11 +40,41 @@ class AutoSubscribe(str, enum.Enum):
 
 
 @attrs.define
+class LocalParticipant:
+    """The agent's side of the room stand-in: attributes and metadata are kept (LiveKit apps
+    publish e.g. the active agent's name there); data and RPC reach nobody offline."""
+
+    identity: str = "agent"
+    attributes: dict[str, str] = attrs.field(factory=dict)
+    metadata: str = ""
+
+    async def set_attributes(self, attributes: dict[str, str]) -> None:
+        self.attributes.update(attributes)
+
+    async def set_metadata(self, metadata: str) -> None:
+        self.metadata = metadata
+
+    async def publish_data(self, payload: Any, **_: Any) -> None:
+        """Nobody else is in the room: the data goes nowhere."""
+
+    def register_rpc_method(self, method: str, handler: Any = None) -> Any:
+        """No remote participant can call it offline; the handler is returned unchanged."""
+        return handler if handler is not None else (lambda fn: fn)
+
+    async def perform_rpc(self, *, destination_identity: str, method: str, **_: Any) -> str:
+        raise RuntimeError(
+            f"perform_rpc({method!r}) to {destination_identity!r}: there are no remote "
+            "participants offline"
+        )
+
+
+@attrs.define
 class Room:
-    """Stands in for a LiveKit room: a name, and nobody else in it."""
+    """Stands in for a LiveKit room: a name, the agent, and nobody else in it."""
 
     name: str = "console"
     remote_participants: dict[str, Any] = attrs.field(factory=dict)
+    local_participant: LocalParticipant = attrs.field(factory=LocalParticipant)
 
     def isconnected(self) -> bool:
         return True
@@ -62,6 +93,42 @@ class Job:
     metadata: str = ""
 
 
+class _RoomService:
+    """``ctx.api.room`` offline: the room is the local call, so removing its only remote
+    participant (the user) or deleting it ends the job."""
+
+    def __init__(self, ctx: JobContext) -> None:
+        self._ctx = ctx
+
+    async def delete_room(self, request: Any = None, **_: Any) -> None:
+        self._ctx.shutdown("room deleted")
+
+    async def remove_participant(self, request: Any = None, **_: Any) -> None:
+        self._ctx.shutdown("participant removed")
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(
+            f"ctx.api.room.{name}: there is no LiveKit server offline; only delete_room() and "
+            "remove_participant() have a meaning here (both end the call)"
+        )
+
+
+class ServerAPI:
+    """``ctx.api`` offline: LiveKit's server API has one meaningful part here, ``room``."""
+
+    def __init__(self, ctx: JobContext) -> None:
+        self.room = _RoomService(ctx)
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(
+            f"ctx.api.{name}: there is no LiveKit server offline (no SIP, egress or ingress); "
+            "ctx.api.room.delete_room() ends the call"
+        )
+
+    async def aclose(self) -> None:
+        """Nothing to close."""
+
+
 class JobContext:
     """What an entrypoint gets: the room stand-in, the process, and shutdown callbacks."""
 
@@ -75,6 +142,25 @@ class JobContext:
         self._shutdown = asyncio.Event()
         self._session_started: Callable[[AgentSession[Any]], None] | None = None
         self.shutdown_reason = ""
+        self.api = ServerAPI(self)
+
+    def make_session_report(self, session: AgentSession[Any] | None = None) -> Any:
+        """The report of ``session`` (by default the job's last one): its whole history."""
+        from voxfsm.agents.voice.report import SessionReport
+
+        chosen = session or (self.sessions[-1] if self.sessions else None)
+        if chosen is None:
+            raise RuntimeError("make_session_report(): no AgentSession was started in this job")
+        return SessionReport(
+            job_id=self.job.id,
+            room_id=self.room.name,
+            room=self.room.name,
+            chat_history=chosen.history.copy(),
+        )
+
+    async def delete_room(self, room_name: str = "") -> None:
+        """End the call (offline the room is the call)."""
+        self.shutdown("room deleted")
 
     async def connect(self, **_: Any) -> None:
         """Nothing to connect to offline."""
@@ -133,10 +219,12 @@ class WorkerOptions:
         entrypoint_fnc: Callable[[JobContext], Awaitable[None]],
         prewarm_fnc: Callable[[JobProcess], Any] | None = None,
         agent_name: str = "",
+        on_session_end: Callable[[JobContext], Awaitable[None]] | None = None,
         **extra: Any,
     ) -> None:
         self.entrypoint_fnc = entrypoint_fnc
         self.prewarm_fnc = prewarm_fnc
+        self.on_session_end = on_session_end
         self.agent_name = agent_name
         self.extra = dict(extra)
 
@@ -150,16 +238,24 @@ class AgentServer:
     def __init__(self, **_: Any) -> None:
         self.entrypoint_fnc: Callable[[JobContext], Awaitable[None]] | None = None
         self.setup_fnc: Callable[[JobProcess], Any] | None = None
+        self.on_session_end: Callable[[JobContext], Awaitable[None]] | None = None
 
     def rtc_session(
-        self, **_: Any
+        self,
+        *,
+        on_session_end: Callable[[JobContext], Awaitable[None]] | None = None,
+        **_: Any,
     ) -> Callable[
         [Callable[[JobContext], Awaitable[None]]], Callable[[JobContext], Awaitable[None]]
     ]:
+        """Marks the entrypoint; ``on_session_end(ctx)`` runs when its call ends (the other
+        options, e.g. ``agent_name`` or simulation hooks, have no offline meaning)."""
+
         def mark(
             fn: Callable[[JobContext], Awaitable[None]],
         ) -> Callable[[JobContext], Awaitable[None]]:
             self.entrypoint_fnc = fn
+            self.on_session_end = on_session_end
             return fn
 
         return mark
@@ -169,4 +265,6 @@ class AgentServer:
             raise ValueError(
                 "AgentServer has no entrypoint: decorate one with @server.rtc_session()"
             )
-        return WorkerOptions(self.entrypoint_fnc, prewarm_fnc=self.setup_fnc)
+        return WorkerOptions(
+            self.entrypoint_fnc, prewarm_fnc=self.setup_fnc, on_session_end=self.on_session_end
+        )

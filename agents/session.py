@@ -15,7 +15,7 @@ from typing import Any, Generic
 
 from typing_extensions import TypeVar
 
-from voxfsm.agents import _tasks, job, plugins
+from voxfsm.agents import _background, _tasks, job, plugins
 from voxfsm.agents._commit import Position
 from voxfsm.agents._events import EventEmitter
 from voxfsm.agents._jobs import Jobs
@@ -161,6 +161,10 @@ class AgentSession(SessionState, EventEmitter, Generic[T]):
     def is_idle(self) -> bool:
         """True when no turn, reply, swap or AgentTask is running or queued."""
         return self._jobs.is_idle()
+
+    async def wait_for_idle(self) -> None:
+        """Wait until the work queued so far (runs, replies, swaps) has finished."""
+        await _background.wait_for_idle(self)
 
     # ------------------------------------------------------------------ public API
 
@@ -328,6 +332,7 @@ class AgentSession(SessionState, EventEmitter, Generic[T]):
         self._closing = True
         self._closing_done = done = self._new_future()
         try:
+            await _background.cancel_all(self)  # tools still working after ctx.update()
             await self._jobs.close(drain_timeout)
         finally:
             self._set_agent_state("idle")
@@ -341,6 +346,7 @@ class AgentSession(SessionState, EventEmitter, Generic[T]):
             return
         task = asyncio.ensure_future(self.aclose() if drain else self.aclose(drain_timeout=0.0))
         self._jobs_closing = task  # keep a reference until it is done
+        task.add_done_callback(_close_done)
 
     @property
     def usage(self) -> AgentSessionUsage:
@@ -375,3 +381,15 @@ class AgentSession(SessionState, EventEmitter, Generic[T]):
         from voxfsm.agents.snapshot import restore
 
         return restore(cls, data, **session_kwargs)
+
+
+def _close_done(task: asyncio.Future[None]) -> None:
+    """Nobody awaits the close ``shutdown()`` started: report its failure here, once.
+
+    (Left unretrieved, asyncio would log it when the task is garbage-collected, at any
+    moment, even in the middle of another module's ``ast.parse``.)"""
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is not None:
+        log.warning("closing the session after shutdown() raised %s: %s", type(exc).__name__, exc)

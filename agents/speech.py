@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
@@ -80,6 +80,7 @@ class SpeechHandle:
         self.chat_items: list[ChatItem] = []
         self._done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._exception: BaseException | None = None
+        self._interrupt_asked = asyncio.Event()
 
     def __repr__(self) -> str:
         state = "done" if self.done() else "pending"
@@ -97,9 +98,24 @@ class SpeechHandle:
             raise RuntimeError("this speech does not allow interruptions (pass force=True)")
         if not self.done():
             self.interrupted = True
+            self._interrupt_asked.set()
 
     def add_done_callback(self, callback: Callable[[SpeechHandle], Any]) -> None:
         self._done.add_done_callback(lambda _: callback(self))
+
+    async def wait_if_not_interrupted(self, aws: Iterable[Awaitable[Any]]) -> None:
+        """Wait for all of ``aws``, or until this speech is interrupted, whichever is first
+        (the awaitables keep running; check ``interrupted`` and cancel them if needed)."""
+        futures = [asyncio.ensure_future(a) for a in aws]
+        if not futures:
+            return
+        everything = asyncio.ensure_future(asyncio.wait(futures))
+        stopped = asyncio.ensure_future(self._interrupt_asked.wait())
+        try:
+            await asyncio.wait({everything, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            everything.cancel()
+            stopped.cancel()
 
     async def wait_for_playout(self) -> None:
         await asyncio.shield(self._done)

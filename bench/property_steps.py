@@ -1,12 +1,15 @@
 """Generated workflow steps per second under ``voxfsm.agents.testing``; prints JSON.
 
-    python bench/property_steps.py [--examples 200] [--steps 30] [--repeat 3] [--seed 1]
+    python bench/property_steps.py [--examples 200] [--steps 30] [--rounds 3] [--seed 1]
 
-A four-agent workflow (greeter -> menu <-> order -> payment) is driven by
+A four-agent workflow (greeter -> menu <-> order -> payment) is checked by
 ``check_workflow``: every step is a real ``session.run()`` through a ``ScriptedLLM`` plus all
 built-in invariants; AgentTasks come from the generated round-trip steps.  The workflow is
 correct, so no time goes to shrinking: the number is hypothesis generation + the session +
-the checks.  Best and median of ``--repeat`` runs.
+the checks.  Each round runs the same seeded check (the same conversations); the JSON has
+min / median / max over the rounds of generated steps per wall-clock second and per CPU
+second of this process (the steadier figure on a shared machine: what an idle machine would
+do), and the load average before and after.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import logging
 import os
 import platform
 import statistics
+import time
 from typing import Annotated, Literal
 
 from voxfsm.agents import Agent, RunContext, ToolError, function_tool
@@ -101,31 +105,42 @@ def userdata() -> dict:
     return {"items": [], "paid": None}
 
 
+def _stats(values: list[float]) -> dict[str, float]:
+    return {
+        "min": round(min(values), 1),
+        "median": round(statistics.median(values), 1),
+        "max": round(max(values), 1),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=200)
     parser.add_argument("--steps", type=int, default=30)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     logging.disable(logging.ERROR)  # tools raising on purpose would print tracebacks
-    rates: list[float] = []
+    load_before = os.getloadavg()
     runs = []
-    for n in range(args.repeat):
+    for _ in range(args.rounds):
+        cpu = time.process_time()
         report = check_workflow(
             Greeter,
             userdata_factory=userdata,
             examples=args.examples,
             steps=args.steps,
-            seed=args.seed + n,
+            seed=args.seed,
         )
-        rates.append(report.steps_per_second)
+        cpu = time.process_time() - cpu
         runs.append(
             {
                 "examples": report.examples,
                 "steps": report.steps,
                 "seconds": round(report.seconds, 3),
+                "cpu_seconds": round(cpu, 3),
                 "steps_per_s": round(report.steps_per_second, 1),
+                "steps_per_cpu_s": round(report.steps / cpu, 1),
                 "coverage": round(report.coverage.ratio, 3),
                 "failure": report.failure.check if report.failure else None,
             }
@@ -136,10 +151,13 @@ def main() -> None:
                 "bench": "property_steps",
                 "python": platform.python_version(),
                 "cpus": os.cpu_count(),
+                "load_average_before": [round(x, 2) for x in load_before],
+                "load_average_after": [round(x, 2) for x in os.getloadavg()],
                 "examples": args.examples,
                 "max_steps": args.steps,
-                "best_steps_per_s": round(max(rates), 1),
-                "median_steps_per_s": round(statistics.median(rates), 1),
+                "seed": args.seed,
+                "steps_per_s": _stats([r["steps_per_s"] for r in runs]),
+                "steps_per_cpu_s": _stats([r["steps_per_cpu_s"] for r in runs]),
                 "runs": runs,
             },
             indent=2,

@@ -82,6 +82,8 @@ def unreachable_agents(graph: WorkflowGraph) -> Iterator[Finding]:
 @_check
 def dead_ends(graph: WorkflowGraph) -> Iterator[Finding]:
     ways_out = {e.source for e in graph.static_edges} | {b.source for b in graph.unresolved}
+    if [s.id for s in graph.states if not s.task] == [graph.entry]:
+        return  # a one-agent workflow: the conversation ends where it started
     for s in graph.states:
         if s.terminal or s.task:
             continue  # an end state, or an AgentTask that returns to its caller

@@ -16,6 +16,8 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from voxfsm.agents import Agent, AgentSession, ErrorEvent, PlayoutResult, ReplyBrokenOff
+from voxfsm.agents.nodes import clip_texts, overridden
+from voxfsm.io._nodes import engines_for, tts_node_clips
 from voxfsm.io._voice import DEVICE_HINT, SpeechSynthesisError, TurnMetrics, describe_end
 from voxfsm.io.audio import AudioDeviceError, AudioSink
 from voxfsm.io.format import FRAME_MS
@@ -44,6 +46,7 @@ class Playout:
 
         def plugin(self, kind: str, agent: Agent | None = None) -> Any: ...
         def _fail(self, error: AudioDeviceError, source: str) -> None: ...
+        def _take_presynth(self, tts: Any, sentence: str) -> asyncio.Task[Any] | None: ...
 
     def _barge_in(self) -> None:
         speech = self.session.current_speech
@@ -59,20 +62,22 @@ class Playout:
     async def speak(self, text: AsyncIterator[str], *, agent: Agent) -> PlayoutResult:
         """Say ``text`` as it streams in, sentence by sentence; stop early on barge-in."""
         tts = self.plugin("tts", agent)
-        if tts is None:  # speech disabled for this agent: the reply is text only
+        node = overridden(agent, "tts_node")  # then the node makes the audio, TTS or not
+        if tts is None and not node:  # speech disabled for this agent: the reply is text only
             return PlayoutResult("".join([piece async for piece in text]))
         if self._silenced:  # the speaker is gone (or the loop is ending): text only, unheard
             return PlayoutResult("".join([piece async for piece in text]).strip(), True)
         loop = asyncio.get_running_loop()
         metrics = self._metrics
         received: list[str] = []
-        clips: asyncio.Queue[tuple[str, Any] | None] = asyncio.Queue()
+        clips: asyncio.Queue[tuple[str | None, Any] | None] = asyncio.Queue()
         failed: list[SpeechSynthesisError] = []
         broken: list[bool] = []
 
         async def say(sentence: str) -> None:
             try:
-                clip = await tts.synthesize(sentence)
+                early = self._take_presynth(tts, sentence)  # made during the user's silence
+                clip = await (early if early is not None else tts.synthesize(sentence))
             except Exception as exc:
                 error = SpeechSynthesisError(
                     f"speech synthesis ({type(tts).__name__}) failed on {sentence!r}: {exc}; "
@@ -115,11 +120,43 @@ class Playout:
             finally:
                 clips.put_nowait(None)
 
+        async def reply_text() -> AsyncIterator[str]:
+            async for piece in text:
+                if metrics is not None:
+                    metrics.mark("llm_first_token", loop.time())
+                received.append(piece)
+                yield piece
+
+        async def synthesize_node() -> None:
+            """The agent's ``tts_node`` makes the audio (its override, maybe calling the
+            default)."""
+            engines = engines_for(self.plugin("stt", agent), tts)
+            try:
+                async for clip in tts_node_clips(agent, reply_text(), engines):
+                    await clips.put((clip_texts.get(clip), clip))
+            except ReplyBrokenOff:
+                broken.append(True)
+            except Exception as exc:
+                error = SpeechSynthesisError(
+                    f"the tts_node of agent {agent.id!r} raised {type(exc).__name__}: {exc}; "
+                    "the rest of this reply was not spoken"
+                )
+                error.__cause__ = exc
+                failed.append(error)
+                logger.error("%s", error, exc_info=exc)
+                self.session.emit("error", ErrorEvent(error, "tts"))
+                with contextlib.suppress(ReplyBrokenOff):
+                    async for piece in text:  # the reply's text is still read to its end
+                        received.append(piece)
+            finally:
+                clips.put_nowait(None)
+
         self._barged_in = False
         self._speaking = self.agent_speaking = True
         self.speaking_agent = agent
-        self._synth = asyncio.create_task(synthesize())
+        self._synth = asyncio.create_task(synthesize_node() if node else synthesize())
         spoken: list[str] = []
+        untagged = [0, 0]  # samples played / made of clips whose sentence is unknown
         cut = False  # stopped before the end: barge-in, a dead speaker, or run() ending
         try:
             while not self._barged_in and (item := await clips.get()) is not None:
@@ -141,6 +178,13 @@ class Playout:
                     break
                 # a resampling sink may report a few samples short of a clip it played out
                 short = len(clip.samples) - played > clip.sample_rate * FRAME_MS // 1000
+                if sentence is None:  # a tts_node's own audio: what was heard is estimated
+                    untagged[0] += played
+                    untagged[1] += len(clip.samples)
+                    if self._barged_in or self._silenced or short:
+                        cut = True
+                        break
+                    continue
                 if self._barged_in or self._silenced or short:
                     spoken.append(spoken_part(sentence, played / max(1, len(clip.samples))))
                     cut = True
@@ -155,6 +199,8 @@ class Playout:
             with contextlib.suppress(asyncio.CancelledError):
                 await synth
         heard = " ".join(s for s in spoken if s)
+        if untagged[1]:  # words in proportion to the share of the node's audio played
+            heard = spoken_part("".join(received).strip(), untagged[0] / untagged[1])
         if self._barged_in or cut or broken:
             return PlayoutResult(heard, interrupted=True)
         if failed:  # the voice failed: what was heard, or the whole text when nothing was

@@ -23,6 +23,9 @@ from voxfsm.agents import (
     UserStateChangedEvent,
 )
 from voxfsm.agents.listeners import Commit, SessionListener
+from voxfsm.agents.nodes import overridden
+from voxfsm.io._early import EarlyEnd
+from voxfsm.io._nodes import NodeRecognition, engines_for
 from voxfsm.io._voice import DEVICE_HINT, SpeechRecognitionError, TurnMetrics, describe_end
 from voxfsm.io.audio import AudioDeviceError, AudioSource, Frame
 from voxfsm.io.format import FRAME_MS
@@ -43,7 +46,7 @@ class CommitCounter(SessionListener):
         self.count += 1
 
 
-class Recognition:
+class Recognition(EarlyEnd):
     """Frames in, utterances out (a mixin of :class:`~voxfsm.io.loop.VoiceLoop`)."""
 
     # state the loop's constructor sets
@@ -67,6 +70,8 @@ class Recognition:
     _finals: list[str]
     _stt_broken: bool
     _speaking: bool
+    _node_utterance: NodeRecognition | None
+    node_timeout_s: float
 
     if TYPE_CHECKING:  # provided by VoiceLoop and Playout
 
@@ -114,8 +119,15 @@ class Recognition:
         was_open = ep.in_speech
         event = ep.push(frame)
         if was_open and ep.in_speech:
-            self._to_stt(frame.tobytes())
+            pcm = frame.tobytes()
+            self._fed += len(pcm)
+            if ep.last_is_speech:
+                self._voiced_end = self._fed
+                self._speech_resumed()
+            self._to_stt(pcm)
             self._speculate(ep.last_is_speech)
+            if not ep.last_is_speech:
+                self._check_early_end()
         if event is not None:
             self._on_event(event)
         if self._speaking and ep.speech_ms >= self.min_interruption_ms:
@@ -126,6 +138,11 @@ class Recognition:
         if event.type == "speech_started":
             self._set_user_state("speaking")
             self._utterance, self._silent_ms, self._guess = [], 0, None
+            self._node_utterance = self._start_node(self._current_agent())
+            self._fed = len(event.pcm)
+            self._voiced_end = self._fed
+            self._partial = ("", 0)
+            self._opened += 1
             self._to_stt(event.pcm)
             return
         self._set_user_state("listening")
@@ -144,7 +161,51 @@ class Recognition:
         if old != state:
             self.session.emit("user_state_changed", UserStateChangedEvent(old, state))
 
+    def _start_node(self, agent: Agent | None) -> NodeRecognition | None:
+        """An utterance of an agent that overrides ``stt_node`` goes through that node."""
+        if agent is None or not overridden(agent, "stt_node"):
+            return None
+        engines = engines_for(self.plugin("stt", agent), self.plugin("tts", agent))
+
+        def interim(text: str) -> None:
+            self.session.emit("user_input_transcribed", UserInputTranscribedEvent(text, False))
+
+        return NodeRecognition(agent, engines, interim)
+
+    async def _finish_node(self, node: NodeRecognition, done: asyncio.Future[str]) -> None:
+        """The node's transcript of the utterance, or one error and an empty utterance."""
+        node.feed.close()
+        limit = self.node_timeout_s
+        try:
+            text = await asyncio.wait_for(node.task, limit)
+        except asyncio.TimeoutError:
+            error = SpeechRecognitionError(
+                f"the stt_node of agent {node.agent.id!r} gave no transcript within {limit:g} s "
+                "after the utterance ended; that utterance was dropped (raise "
+                "VoiceLoop(node_timeout_s=...) for a slower node)"
+            )
+        except Exception as exc:
+            error = SpeechRecognitionError(
+                f"the stt_node of agent {node.agent.id!r} raised {type(exc).__name__}: {exc}; "
+                "that utterance was dropped and the next one is recognised afresh"
+            )
+            error.__cause__ = exc
+        else:
+            done.set_result(text)
+            return
+        logger.error("%s", error, exc_info=error.__cause__)
+        self.session.emit("error", ErrorEvent(error, "stt"))
+        done.set_result("")
+
     def _to_stt(self, item: bytes | asyncio.Future[str]) -> None:
+        node = self._node_utterance
+        if node is not None:
+            if isinstance(item, bytes):
+                node.feed.put(item)
+            else:
+                self._node_utterance = None
+                self._spawn(self._finish_node(node, item))
+            return
         if isinstance(item, bytes) and self.speculate_ms is not None:
             self._utterance.append(item)
         self._stt_items.append(item)
@@ -152,7 +213,7 @@ class Recognition:
 
     def _speculate(self, voiced: bool) -> None:
         """Decode the utterance early once it has been silent for ``speculate_ms``."""
-        if self.speculate_ms is None:
+        if self.speculate_ms is None or self._node_utterance is not None:
             return
         if voiced:  # the user went on: an earlier guess would miss words
             if self._guess is not None:
@@ -163,7 +224,9 @@ class Recognition:
         stt = self.plugin("stt", self._current_agent())
         if self._guess is None and self._silent_ms >= self.speculate_ms and stt is not None:
             logger.debug("speculative decode after %d ms of silence", self._silent_ms)
-            self._guess = self._spawn(self._decode(stt, b"".join(self._utterance)))
+            guess = self._guess = self._spawn(self._decode(stt, b"".join(self._utterance)))
+            # its transcript may be enough to end the turn (adaptive endpointing)
+            guess.add_done_callback(lambda t: self._check_early_end() if t is self._guess else None)
 
     async def _decode(self, stt: Any, pcm: bytes) -> str:
         start = asyncio.get_running_loop().time()
@@ -237,6 +300,12 @@ class Recognition:
             self._stt_broken = True
             await self._drop_stream(stream, exc)
             return
+        if self._closed_stt == self._opened - 1:  # audio of the utterance still open
+            text = self._partial[0]
+            if result is not None and not result.is_final:
+                text = result.text
+            self._partial = (text, self._partial[1] + len(pcm))
+            self._check_early_end()
         if result is None or not result.text:
             return
         if not result.is_final:
@@ -251,6 +320,7 @@ class Recognition:
             self._on_event(event)
 
     async def _finish_utterance(self, done: asyncio.Future[str]) -> None:
+        self._closed_stt += 1
         guess = self._guesses.pop(done, None)
         if self._stt_broken:  # already reported: the utterance is dropped
             self._stt_broken = False

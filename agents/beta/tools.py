@@ -12,6 +12,8 @@ class EndCallTool(FunctionTool):
     """The ``end_call`` tool: says goodbye (with ``end_instructions``), then closes the
     session.  ``delete_room`` is accepted; offline there is no room to delete."""
 
+    ends_call = True  # the graph treats an agent with this tool as an end state
+
     def __init__(
         self,
         *,

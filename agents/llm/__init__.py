@@ -20,7 +20,6 @@ from voxfsm.agents.chat import (
 )
 from voxfsm.agents.chat import Role as ChatRole
 from voxfsm.agents.llm.base import (
-    LLM,
     ChoiceDelta,
     LLMChunk,
     LLMError,
@@ -36,6 +35,7 @@ from voxfsm.agents.llm.scripted import (
     reply,
 )
 from voxfsm.agents.llm.stream import (
+    LLM,
     ChatChunk,
     CollectedResponse,
     CompletionUsage,

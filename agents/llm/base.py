@@ -1,15 +1,13 @@
-"""The LLM protocol the session talks to, and the chunks a reply streams as."""
+"""The chunks an LLM reply streams as, and the error a failed reply raises.
+
+The ``LLM`` base class itself lives in :mod:`voxfsm.agents.llm.stream`, beside ``LLMStream``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from typing import TYPE_CHECKING, Any, Literal, Protocol, Union, runtime_checkable
+from typing import Any, Literal, Union
 
 import attrs
-
-if TYPE_CHECKING:
-    from voxfsm.agents.chat import ChatContext
-    from voxfsm.agents.tools import FunctionTool
 
 ToolChoice = Union[Literal["auto", "none", "required"], dict[str, Any]]
 """``"auto"``, ``"none"``, ``"required"`` or ``{"type": "function", "function": {"name": ...}}``."""
@@ -22,6 +20,22 @@ class ToolCallRequest:
     call_id: str
     name: str
     arguments: str = "{}"
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        # LiveKit's fakes keep calls in pydantic models (`tool_calls: list[FunctionToolCall]`)
+        from pydantic_core import core_schema
+
+        def build(value: Any) -> ToolCallRequest:
+            if isinstance(value, cls):
+                return value
+            if isinstance(value, dict):
+                return cls(**{k: value[k] for k in ("call_id", "name", "arguments") if k in value})
+            raise ValueError(f"expected a FunctionToolCall or a dict, got {value!r}")
+
+        return core_schema.no_info_plain_validator_function(
+            build, serialization=core_schema.plain_serializer_function_ser_schema(attrs.asdict)
+        )
 
 
 @attrs.frozen
@@ -55,16 +69,3 @@ class LLMChunk:
 
 class LLMError(Exception):
     """The model could not answer; the message names the endpoint and what to check."""
-
-
-@runtime_checkable
-class LLM(Protocol):
-    """Anything that can stream a reply for a context and a set of tools."""
-
-    def chat(
-        self,
-        *,
-        chat_ctx: ChatContext,
-        tools: Sequence[FunctionTool],
-        tool_choice: ToolChoice = "auto",
-    ) -> AsyncIterator[LLMChunk]: ...

@@ -58,6 +58,7 @@ from voxfsm.agents.llm._runner import (
     runner_for,
 )
 from voxfsm.agents.llm.base import LLMChunk, LLMError, ToolCallRequest, ToolChoice
+from voxfsm.agents.llm.stream import LLM
 
 if TYPE_CHECKING:
     from voxfsm.agents.chat import ChatContext
@@ -151,7 +152,7 @@ class _Plan:
     """The one tool a call may name (``tool_choice`` naming it)."""
 
 
-class LocalLLM:
+class LocalLLM(LLM):
     """An in-process llama.cpp model implementing voxfsm's LLM interface.
 
     ``model``: a known name (``"qwen2.5-coder-1.5b"``, the default, or ``"smollm2"``) or a

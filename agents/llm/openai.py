@@ -32,6 +32,7 @@ from voxfsm.agents._openai_format import (
     to_openai_tools,
 )
 from voxfsm.agents.llm.base import LLMChunk, LLMError, ToolChoice
+from voxfsm.agents.llm.stream import LLM
 
 if TYPE_CHECKING:
     import openai
@@ -61,7 +62,7 @@ def is_loopback(url: str) -> bool:
         return False
 
 
-class OpenAILLM:
+class OpenAILLM(LLM):
     """A model behind an OpenAI-compatible server, streamed through ``openai.AsyncOpenAI``.
 
     ``model``, ``base_url`` and ``api_key`` default to ``VOXFSM_LLM_MODEL``,

@@ -96,7 +96,7 @@ if TYPE_CHECKING:
     from voxfsm.fsm.graph import WorkflowGraph
 
     from ._driver import DriverConfig
-    from ._machine import WorkflowMachine
+    from ._machine import Conversation, WorkflowMachine
 
 __all__ = [
     "RULES",
@@ -170,6 +170,7 @@ def _config(
     invariants: Iterable[Invariant],
     max_activations: int,
     step_timeout: float,
+    exclude: Iterable[str] = (),
 ) -> DriverConfig:
     from voxfsm.agents import Agent
     from voxfsm.fsm.graph import build_graph
@@ -196,6 +197,7 @@ def _config(
         declared=declared_edges(graph),
         max_activations=max_activations,
         step_timeout=step_timeout,
+        exclude=frozenset(exclude),
     )
 
 
@@ -227,30 +229,65 @@ def workflow_state_machine(
     ``steps`` set its settings); ``Machine.coverage`` accumulates transition coverage over
     every conversation the class ran.
     """
-    from hypothesis import HealthCheck, settings
-
     from ._machine import WorkflowMachine
 
-    config = _config(
-        entry, session_factory, userdata_factory, invariants, max_activations, step_timeout
+    machine: type[WorkflowMachine] = _machine_class(
+        WorkflowMachine,
+        entry,
+        session_factory,
+        userdata_factory,
+        invariants,
+        max_activations,
+        step_timeout,
+        exclude,
+        name,
     )
-    label = name or f"{_name_of(entry)}Workflow"
+    for rule_name in machine.config.exclude:
+        setattr(machine, rule_name, None)  # a None attribute is no rule for hypothesis
+    _set_test_settings(machine, max_examples, steps)
+    return machine
+
+
+def _machine_class(
+    base: type[Any],
+    entry: Any,
+    session_factory: Callable[[], Any] | None,
+    userdata_factory: Callable[[], Any] | None,
+    invariants: Iterable[Invariant],
+    max_activations: int,
+    step_timeout: float,
+    exclude: Iterable[str],
+    name: str | None,
+) -> Any:
     unknown = set(exclude) - set(RULES)
     if unknown:
         raise ValueError(f"cannot exclude {sorted(unknown)}: the rules are {', '.join(RULES)}")
+    config = _config(
+        entry,
+        session_factory,
+        userdata_factory,
+        invariants,
+        max_activations,
+        step_timeout,
+        exclude,
+    )
+    label = name or f"{_name_of(entry)}Workflow"
     namespace: dict[str, Any] = {
         "config": config,
         "coverage": Coverage(entry=config.described, declared=config.declared),
     }
-    namespace.update(dict.fromkeys(exclude))  # a None attribute is no rule for hypothesis
-    machine: type[WorkflowMachine] = type(label, (WorkflowMachine,), namespace)
+    return type(label, (base,), namespace)
+
+
+def _set_test_settings(machine: Any, max_examples: int, steps: int) -> None:
+    from hypothesis import HealthCheck, settings
+
     machine.TestCase.settings = settings(
         max_examples=max_examples,
         stateful_step_count=steps,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
-    return machine
 
 
 def check_workflow(
@@ -300,15 +337,19 @@ def check_workflow(
                 entry_expr=entry_expr,
                 replay_kwargs=replay_kwargs,
             ).result()
+    from ._machine import CheckMachine
+
     invariants = tuple(invariants)
-    machine = workflow_state_machine(
+    machine = _machine_class(
+        CheckMachine,
         entry,
-        session_factory=session_factory,
-        userdata_factory=userdata_factory,
-        invariants=invariants,
-        max_activations=max_activations,
-        step_timeout=step_timeout,
-        exclude=exclude,
+        session_factory,
+        userdata_factory,
+        invariants,
+        max_activations,
+        step_timeout,
+        exclude,
+        None,
     )
     coverage = machine.coverage
     with contextlib.ExitStack() as stack:
@@ -358,7 +399,7 @@ def _rich_progress(total: int) -> Iterator[Callable[[int], None]]:
 
 
 def _run(
-    machine: type[WorkflowMachine],
+    machine: type[Conversation],
     examples: int,
     steps: int,
     seed: int | None,

@@ -77,6 +77,21 @@ class DriverConfig:
     declared: frozenset[tuple[str, str, str | None]] = frozenset()
     max_activations: int = 20
     step_timeout: float = 5.0
+    exclude: frozenset[str] = frozenset()  # kinds of step not to generate (rule names)
+    fresh_swaps: tuple[UpdateAgent, ...] = attrs.field(init=False)
+    entry_tools: tuple[FunctionTool, ...] = attrs.field(init=False)
+
+    @fresh_swaps.default
+    def _fresh_swaps(self) -> tuple[UpdateAgent, ...]:
+        """``update_agent`` to a new instance of each class that can be built bare."""
+        return tuple(UpdateAgent(aid) for aid, cls in sorted(self.classes.items()) if _bare(cls))
+
+    @entry_tools.default
+    def _entry_tools(self) -> tuple[FunctionTool, ...]:
+        """The entry class's tools (what the first greeting may call)."""
+        entry = self.described
+        cls = type(entry) if isinstance(entry, Agent) else entry
+        return tuple(t for _, t in class_tools(cls)) if isinstance(cls, type) else ()
 
     def new_entry(self) -> Agent:
         entry = self.entry
@@ -121,6 +136,8 @@ class Driver:
         self.limit_errors: list[BaseException] = []
         self.usage: str | None = None
         self._steps_cache: tuple[int, tuple[Step, ...]] = (-1, ())
+        # what rules may do next, worked out once between steps (preconditions ask often)
+        self._options: dict[str, Any] = {}
         self._words: tuple[Any, list[str]] = (None, [])
         self.history_seen: list[Any] = []
         self.closed = False
@@ -223,8 +240,12 @@ class Driver:
             coro.close()
             raise RuntimeError("this driver is closed")
         self.loop_failure = None
+        self._options.clear()
         try:
-            result = self._runner.run(coro, self.config.step_timeout)
+            try:
+                result = self._runner.run(coro, self.config.step_timeout)
+            finally:
+                self._options.clear()  # whatever ran may have changed what can happen next
         except StepTimeout as stuck:
             if self.usage is not None:
                 raise UsageAbort(self.usage) from None
@@ -419,11 +440,27 @@ class Driver:
     def current(self) -> Agent:
         return self.session.current_agent
 
+    def option(self, key: str, make: Callable[[Driver], Any]) -> Any:
+        """``make(self)``, worked out once between two steps (a step forgets them all)."""
+        found = self._options.get(key)
+        if found is None:
+            found = self._options[key] = make(self)
+        return found
+
     def tools(self, agent: Agent | None = None) -> list[FunctionTool]:
-        return (agent or self.current).all_tools()
+        if agent is not None:
+            return agent.all_tools()
+        found = self._options.get("tools")
+        if found is None:
+            found = self._options["tools"] = self.current.all_tools()
+        return found
 
     def handoff_tools(self) -> list[FunctionTool]:
-        return [t for t in self.tools() if t.info.handoff_targets]
+        found = self._options.get("handoff_tools")
+        if found is None:
+            found = [t for t in self.tools() if t.info.handoff_targets]
+            self._options["handoff_tools"] = found
+        return found
 
     def target_tools(self, tool: FunctionTool) -> list[FunctionTool]:
         """Tools of the agents ``tool`` declares it hands off to (what their greeting may call)."""
@@ -435,6 +472,12 @@ class Driver:
         return list(found.values())
 
     def foreign_tools(self) -> list[FunctionTool]:
+        found = self._options.get("foreign_tools")
+        if found is None:
+            found = self._options["foreign_tools"] = self._foreign_tools()
+        return found
+
+    def _foreign_tools(self) -> list[FunctionTool]:
         own = {t.name for t in self.tools()}
         found: dict[str, FunctionTool] = {}
         for cls in self.config.classes.values():
@@ -464,9 +507,15 @@ class Driver:
 
     def swap_targets(self) -> list[UpdateAgent]:
         """``update_agent`` steps that make sense now (none while an AgentTask is open)."""
+        found = self._options.get("swap_targets")
+        if found is None:
+            found = self._options["swap_targets"] = self._swap_targets()
+        return found
+
+    def _swap_targets(self) -> list[UpdateAgent]:
         if self.open_tasks():
             return []  # swapping away from a running task would strand its caller
-        out = [UpdateAgent(aid) for aid, cls in sorted(self.config.classes.items()) if _bare(cls)]
+        out = list(self.config.fresh_swaps)
         for aid, agent in sorted(self.session.visited_agents.items()):
             if (
                 agent is not self.current

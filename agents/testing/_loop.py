@@ -63,47 +63,80 @@ class StepTimeout(Exception):
         self.seconds = seconds
 
 
+class _Step:
+    """The step being run: its task, deadline and what the watchdog decided."""
+
+    __slots__ = ("deadline", "handle", "idle", "started", "task", "timeout")
+
+    def __init__(self, task: asyncio.Task[Any], started: float, deadline: float) -> None:
+        self.task = task
+        self.started = started
+        self.deadline = deadline
+        self.idle = 0
+        self.timeout: StepTimeout | None = None
+        self.handle: asyncio.TimerHandle | None = None
+
+
 class LoopRunner:
-    """A private event loop; ``run(coro, timeout)`` runs one step under a deadline."""
+    """A private event loop; ``run(coro, timeout)`` runs one step under a deadline.
+
+    The deadline is kept by a watchdog timer on the loop itself (no wrapper task, no
+    ``asyncio.wait`` per poll): most steps finish before it first fires.
+    """
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         self.executor = DaemonExecutor()
         self.loop.set_default_executor(self.executor)
-        self._step: asyncio.Future[Any] | None = None
+        self._step: _Step | None = None
 
     def run(self, coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
-        return self.loop.run_until_complete(self._bounded(coro, timeout))
+        loop = self.loop
+        started = loop.time()
+        step = _Step(loop.create_task(coro), started, started + timeout)
+        self._step = step
+        step.handle = loop.call_at(started + _POLL, self._watch, step)
+        try:
+            result = loop.run_until_complete(step.task)
+        except BaseException:
+            if step.timeout is not None:
+                raise step.timeout from None
+            raise
+        finally:
+            self._step = None
+            if step.handle is not None:
+                step.handle.cancel()
+        if step.timeout is not None:  # cancelled at the deadline, but it returned anyway
+            raise step.timeout
+        if loop.time() > step.deadline + _POLL:
+            # it finished, but late: something blocked the loop itself (a blocking call in
+            # async code), so the watchdog could not run meanwhile
+            raise StepTimeout(False, loop.time() - started)
+        return result
 
     def cancel_step(self) -> None:
         """Stop the running step (a listener saw it go wrong); ``run`` then raises."""
-        if self._step is not None and not self._step.done():
-            self._step.cancel()
+        step = self._step
+        if step is not None and not step.task.done():
+            step.task.cancel()
 
-    async def _bounded(self, coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
-        task = asyncio.ensure_future(coro)
-        self._step = task
+    def _watch(self, step: _Step) -> None:
         loop = self.loop
-        started = loop.time()
-        deadline = started + timeout
-        idle = 0
-        try:
-            while not task.done():
-                await asyncio.wait({task}, timeout=_POLL)
-                if task.done():
-                    break
-                idle = idle + 1 if self._idle(deadline) else 0
-                if idle >= _IDLE_POLLS or loop.time() > deadline:
-                    task.cancel()
-                    await asyncio.wait({task}, timeout=_CANCEL_GRACE)
-                    raise StepTimeout(idle >= _IDLE_POLLS, loop.time() - started)
-            if loop.time() > deadline + _POLL:
-                # it finished, but late: something blocked the loop itself (a blocking call
-                # in async code), so no check could run meanwhile
-                raise StepTimeout(False, loop.time() - started)
-            return task.result()
-        finally:
-            self._step = None
+        step.handle = None
+        if step.task.done():
+            return
+        if step.timeout is not None:
+            # cancelled a grace period ago and still running: abandon it (run() raises)
+            loop.stop()
+            return
+        step.idle = step.idle + 1 if self._idle(step.deadline) else 0
+        now = loop.time()
+        if step.idle >= _IDLE_POLLS or now > step.deadline:
+            step.timeout = StepTimeout(step.idle >= _IDLE_POLLS, now - step.started)
+            step.task.cancel()
+            step.handle = loop.call_later(_CANCEL_GRACE, self._watch, step)
+            return
+        step.handle = loop.call_later(_POLL, self._watch, step)
 
     def _idle(self, deadline: float) -> bool:
         """Nothing ready, no timer due before ``deadline``, no worker thread busy.

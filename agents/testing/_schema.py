@@ -3,13 +3,18 @@
 Tool schemas come from pydantic and are small and flat (``$defs`` already inlined), so a
 short converter covers them; anything unusual falls back to plain JSON values, and the driver
 asks the tool itself (``tool.validate``) whether the engine should accept what was drawn.
+
+Building a strategy and having hypothesis validate it costs far more than drawing from it,
+so the generated machine builds one per tool schema, once (:func:`arguments_now`): the words
+its free-text strings offer are read when drawing, from :func:`use_words`, not baked in.
 """
 
 from __future__ import annotations
 
 import re
 import string
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 from hypothesis import strategies as st
@@ -79,6 +84,25 @@ def value_for(schema: Any, depth: int = 0, words: Sequence[str] = ()) -> st.Sear
     return _JSON_SCALAR
 
 
+class _Current:
+    """Stands for "the words of the conversation being generated", read at draw time."""
+
+    def __repr__(self) -> str:
+        return "CURRENT_WORDS"
+
+
+CURRENT_WORDS: Any = _Current()
+_WORDS: ContextVar[Callable[[], Sequence[str]]] = ContextVar(
+    "voxfsm_testing_words", default=lambda: ()
+)
+
+
+def use_words(words: Callable[[], Sequence[str]]) -> None:
+    """Where strategies built with :data:`CURRENT_WORDS` get the words they offer from now on
+    (in this context); called only when a string is drawn (finding words is not free)."""
+    _WORDS.set(words)
+
+
 def _string(schema: dict[str, Any], words: Sequence[str] = ()) -> st.SearchStrategy[str]:
     fmt = schema.get("format")
     if fmt in _FORMATS:
@@ -88,9 +112,51 @@ def _string(schema: dict[str, Any], words: Sequence[str] = ()) -> st.SearchStrat
     lo = schema.get("minLength", 0)
     hi = max(lo, min(schema.get("maxLength", 12), 24))
     text = st.text(alphabet=string.ascii_letters + string.digits + " ", min_size=lo, max_size=hi)
-    fitting = [w for w in words if lo <= len(w) <= schema.get("maxLength", len(w))]
+    longest = schema.get("maxLength")
+    if words is CURRENT_WORDS:
+        return _mentioned_or(_Fitting(lo, longest), text)
+    fitting = [w for w in words if lo <= len(w) <= (len(w) if longest is None else longest)]
     # mentioned words first: an id the conversation used is what a real model would send
     return st.one_of(st.sampled_from(fitting), text) if fitting else text
+
+
+class _Fitting:
+    """The current words whose length fits a string schema (recomputed when the words change)."""
+
+    def __init__(self, lo: int, hi: int | None) -> None:
+        self.lo, self.hi = lo, hi
+        self._seen: tuple[Sequence[str] | None, list[str]] = (None, [])
+
+    def __call__(self) -> list[str]:
+        words = _WORDS.get()()
+        seen = self._seen
+        if seen[0] is not words:
+            lo, hi = self.lo, self.hi
+            fit = [w for w in words if lo <= len(w) <= (len(w) if hi is None else hi)]
+            seen = self._seen = (words, fit)
+        return seen[1]
+
+
+_BRANCH = st.integers(0, 1)
+_INDEX: dict[int, st.SearchStrategy[int]] = {}
+
+
+def index_of(n: int) -> st.SearchStrategy[int]:
+    """An index below ``n``, built once per ``n``; hypothesis shrinks it towards 0 (the first
+    choice), like ``sampled_from`` but one plain integer draw."""
+    found = _INDEX.get(n)
+    if found is None:
+        found = _INDEX[n] = st.integers(0, n - 1)
+    return found
+
+
+@st.composite
+def _mentioned_or(draw: st.DrawFn, fitting: _Fitting, text: st.SearchStrategy[str]) -> str:
+    """Like ``one_of(sampled_from(words), text)`` over the words current at draw time."""
+    words = fitting()
+    if words and draw(_BRANCH) == 0:
+        return words[draw(index_of(len(words)))]
+    return draw(text)
 
 
 def object_for(
@@ -110,6 +176,33 @@ def valid_arguments(
 ) -> st.SearchStrategy[dict[str, Any]]:
     """Arguments a correct LLM would send for a tool with this ``parameters`` schema."""
     return object_for(schema, 0, words)
+
+
+_BUILT: dict[int, tuple[Any, dict[str, st.SearchStrategy[Any]]]] = {}
+
+
+def arguments_now(schema: dict[str, Any], kind: str = "valid") -> st.SearchStrategy[Any]:
+    """Arguments for ``schema``: ``valid`` or ``invalid`` ones offering the current words
+    (:func:`use_words`), or ``plain`` valid ones offering none.
+
+    Built once per schema object (tools share theirs across agent instances) and kept, the
+    schema with it so its id is never reused.
+    """
+    built = _BUILT.get(id(schema))
+    if built is None or built[0] is not schema:
+        built = _BUILT[id(schema)] = (schema, {})
+    found = built[1].get(kind)
+    if found is None:
+        if kind == "valid":
+            found = valid_arguments(schema, CURRENT_WORDS)
+        elif kind == "invalid":
+            found = invalid_arguments(schema, CURRENT_WORDS)
+        elif kind == "plain":
+            found = valid_arguments(schema)
+        else:
+            raise ValueError(f"kind must be valid, invalid or plain, got {kind!r}")
+        built[1][kind] = found
+    return found
 
 
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{1,39}")

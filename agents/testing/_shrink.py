@@ -17,7 +17,7 @@ from ._report import Failure, WorkflowFailure, conversation, regression_test
 
 if TYPE_CHECKING:
     from ._driver import DriverConfig
-    from ._machine import WorkflowMachine
+    from ._machine import Conversation
 
 Invariant = Callable[[Any], Any]
 
@@ -115,7 +115,7 @@ def _importable(obj: Any) -> tuple[str, str] | None:
 
 
 def failure_of(
-    machine: type[WorkflowMachine],
+    machine: type[Conversation],
     exc: BaseException,
     entry: Any,
     invariants: Sequence[Invariant],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from voxfsm.agents.mock import mock_tools
 from voxfsm.agents.run_result import (
     AgentHandoffEvent,
     ChatMessageEvent,
@@ -22,4 +23,5 @@ __all__ = [
     "RunAssert",
     "RunEvent",
     "RunResult",
+    "mock_tools",
 ]

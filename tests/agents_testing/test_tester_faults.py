@@ -15,7 +15,14 @@ from _tester_workflows import (
     paid_means_items,
 )
 
-from voxfsm.agents.testing import CallTool, Say, WorkflowReport, check_workflow, replay
+from voxfsm.agents.testing import (
+    CallTool,
+    Say,
+    UpdateAgent,
+    WorkflowReport,
+    check_workflow,
+    replay,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -68,7 +75,9 @@ def test_on_enter_that_hands_off_again() -> None:
     report = check_workflow(Porch, examples=60, steps=12, seed=5, max_activations=6)
     found(report, "handoff-loop", max_steps=1)
     assert report.failure is not None
-    assert report.failure.steps == (CallTool("go_inside", {}),)
+    # shrunk to one step into the loop: the LLM calling go_inside, or the program swapping
+    # to a Lobby (which seed finds which depends on the generated choices)
+    assert report.failure.steps in ((CallTool("go_inside", {}),), (UpdateAgent("lobby"),))
 
 
 def test_a_failure_prints_a_conversation_and_a_regression_test_that_fails() -> None:

@@ -1,5 +1,7 @@
-"""Prebuilt ``AgentTask`` workflows: collect an email address, a postal address, keypad digits,
-and run several tasks in order with ``TaskGroup`` (the user may go back to an earlier one).
+"""Prebuilt ``AgentTask`` workflows: collect an email address, a postal address, a name, a
+phone number, a date of birth, keypad digits, a payment card; hand the caller to a human
+(``WarmTransferTask``); and run several tasks in order with ``TaskGroup`` (the user may
+go back to an earlier one).
 
 They are ordinary voxfsm ``AgentTask`` subclasses: ``result = await GetEmailTask()`` inside a
 tool or a hook, or ``session.start(GetEmailTask())`` and read ``run(...).final_output``.
@@ -8,11 +10,11 @@ tool or a hook, or ``session.start(GetEmailTask())`` and read ``run(...).final_o
 from __future__ import annotations
 
 from voxfsm.agents.beta.workflows.address import GetAddressResult, GetAddressTask
+from voxfsm.agents.beta.workflows.credit_card import GetCreditCardResult, GetCreditCardTask
+from voxfsm.agents.beta.workflows.dob import GetDOBResult, GetDOBTask
 from voxfsm.agents.beta.workflows.dtmf import GetDtmfResult, GetDtmfTask
 from voxfsm.agents.beta.workflows.email import GetEmailResult, GetEmailTask
 from voxfsm.agents.beta.workflows.person import (
-    GetDOBResult,
-    GetDOBTask,
     GetNameResult,
     GetNameTask,
     GetPhoneNumberResult,
@@ -23,10 +25,20 @@ from voxfsm.agents.beta.workflows.task_group import (
     TaskGroup,
     TaskGroupResult,
 )
+from voxfsm.agents.beta.workflows.utils import DtmfEvent, WorkflowInstructions
+from voxfsm.agents.beta.workflows.warm_transfer import (
+    TransferRequest,
+    WarmTransferResult,
+    WarmTransferTask,
+    set_human_agent,
+)
 
 __all__ = [
+    "DtmfEvent",
     "GetAddressResult",
     "GetAddressTask",
+    "GetCreditCardResult",
+    "GetCreditCardTask",
     "GetDOBResult",
     "GetDOBTask",
     "GetDtmfResult",
@@ -40,4 +52,9 @@ __all__ = [
     "TaskCompletedEvent",
     "TaskGroup",
     "TaskGroupResult",
+    "TransferRequest",
+    "WarmTransferResult",
+    "WarmTransferTask",
+    "WorkflowInstructions",
+    "set_human_agent",
 ]

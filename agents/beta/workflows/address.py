@@ -7,13 +7,16 @@ from typing import Any
 import attrs
 
 from voxfsm.agents.agent import AgentTask
-from voxfsm.agents.beta.workflows._confirm import needs_confirmation
+from voxfsm.agents.beta.instructions import task_instructions
+from voxfsm.agents.beta.workflows._confirm import ReadBack, ask_explicitly
 from voxfsm.agents.context import RunContext
+from voxfsm.agents.plugins import NOT_GIVEN
 from voxfsm.agents.tools import ToolError, function_tool
 
-_INSTRUCTIONS = (
-    "Your only job is to get the user's full postal address: street and number, unit if "
-    "any, city or locality, and country. Ask for what is missing, then call update_address. "
+_PERSONA = "Your only job is to get the user's full postal address."
+_RULES = (
+    "It has a street and number, a unit if "
+    "any, a city or locality, and a country. Ask for what is missing, then call update_address. "
     "If the user does not want to give one, call decline_address_capture."
 )
 
@@ -31,14 +34,18 @@ class GetAddressTask(AgentTask[GetAddressResult]):
     def __init__(
         self,
         *,
+        instructions: Any = NOT_GIVEN,
         extra_instructions: str = "",
-        require_confirmation: bool | None = None,
+        require_confirmation: Any = NOT_GIVEN,
+        require_explicit_ask: bool = False,
         **kwargs: Any,
     ) -> None:
-        text = f"{_INSTRUCTIONS}\n{extra_instructions}".strip()
+        text = task_instructions(
+            instructions, persona=_PERSONA, rules=_RULES, extra=extra_instructions
+        )
         super().__init__(instructions=text, **kwargs)
-        self._require_confirmation = require_confirmation
-        self._pending: str | None = None
+        self._answer = ReadBack(self, require_confirmation, "confirm_address")
+        ask_explicitly(self, "update_address", require_explicit_ask)
 
     async def on_enter(self) -> None:
         self.session.generate_reply(instructions="Ask the user for their address.")
@@ -64,21 +71,14 @@ class GetAddressTask(AgentTask[GetAddressResult]):
         if not (parts[0] and parts[2] and parts[3]):
             raise ToolError("street_address, locality and country are all needed")
         address = ", ".join(p for p in parts if p)
-        if not needs_confirmation(self._require_confirmation, ctx):
-            self.complete(GetAddressResult(address=address))
-            return None
-        self._pending = address
-        return (
-            f"The address is {address}. Read it back and ask the user to confirm; when they "
-            "do, call confirm_address."
+        return self._answer.offer(
+            GetAddressResult(address=address), ctx, read_back=f"The address is {address}."
         )
 
     @function_tool
     async def confirm_address(self) -> None:
         """The user confirmed the address that was read back to them."""
-        if self._pending is None:
-            raise ToolError("no address to confirm yet; call update_address first")
-        self.complete(GetAddressResult(address=self._pending))
+        self._answer.confirm("address")
 
     @function_tool
     async def decline_address_capture(self, reason: str) -> None:

@@ -7,11 +7,13 @@ through the ``record_inputs`` tool like any other answer.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import attrs
 
 from voxfsm.agents.agent import AgentTask
+from voxfsm.agents.plugins import NOT_GIVEN
 from voxfsm.agents.tools import ToolError, function_tool
 
 _INSTRUCTIONS = (
@@ -36,15 +38,20 @@ class GetDtmfTask(AgentTask[GetDtmfResult]):
         *,
         num_digits: int,
         ask_for_confirmation: bool = False,
-        extra_instructions: str = "",
+        extra_instructions: Any = "",
+        dtmf_input_timeout: float = 4.0,
         dtmf_stop_event: str = "#",
         **kwargs: Any,
     ) -> None:
         if num_digits < 1:
             raise ValueError("num_digits must be at least 1")
-        text = f"{_INSTRUCTIONS.format(n=num_digits)}\n{extra_instructions}".strip()
-        kwargs.pop("dtmf_input_timeout", None)  # no keypad timer offline: press() is explicit
+        if dtmf_input_timeout <= 0:
+            raise ValueError("dtmf_input_timeout must be a positive number of seconds")
+        extra = "" if extra_instructions is NOT_GIVEN else str(extra_instructions or "")
+        text = f"{_INSTRUCTIONS.format(n=num_digits)}\n{extra}".strip()
         super().__init__(instructions=text, **kwargs)
+        self.dtmf_input_timeout = dtmf_input_timeout
+        self._timer: asyncio.TimerHandle | None = None
         self.num_digits = num_digits
         self.ask_for_confirmation = ask_for_confirmation
         self.dtmf_stop_event = dtmf_stop_event
@@ -96,20 +103,43 @@ class GetDtmfTask(AgentTask[GetDtmfResult]):
         self.complete(GetDtmfResult(user_input=" ".join(digits)))
 
     def press(self, keys: str) -> None:
-        """Key presses from a keypad; the task completes once enough digits arrived (or the
-        stop key ``#`` ends them early: fewer digits then make a ``ToolError``)."""
+        """Key presses from a keypad; the task completes once enough digits arrived.  The
+        stop key (``#``), or ``dtmf_input_timeout`` seconds without a key, ends the input
+        early: fewer digits than ``num_digits`` then complete the task with a ``ToolError``."""
+        self._cancel_timer()
         for key in keys:
             if self.done():
                 return
-            if key == self.dtmf_stop_event:
-                try:
-                    digits = self._check(self._pressed)
-                except ToolError as exc:
-                    self.complete(exc)
-                    return
-                self.complete(GetDtmfResult(user_input=" ".join(digits)))
+            if str(key) == str(getattr(self.dtmf_stop_event, "value", self.dtmf_stop_event)):
+                self._end_input()
                 return
             if key in "0123456789*":
                 self._pressed.append(key)
                 if len(self._pressed) == self.num_digits:
                     self.complete(GetDtmfResult(user_input=" ".join(self._pressed)))
+                    return
+        if self._pressed and not self.done():
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return  # pressed from outside a loop: only the stop key ends the input
+            self._timer = loop.call_later(self.dtmf_input_timeout, self._end_input)
+
+    def _end_input(self) -> None:
+        self._cancel_timer()
+        if self.done():
+            return
+        try:
+            digits = self._check(self._pressed)
+        except ToolError as exc:
+            self.complete(exc)
+            return
+        self.complete(GetDtmfResult(user_input=" ".join(digits)))
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    async def on_exit(self) -> None:
+        self._cancel_timer()

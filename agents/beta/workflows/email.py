@@ -8,14 +8,17 @@ from typing import Any
 import attrs
 
 from voxfsm.agents.agent import AgentTask
-from voxfsm.agents.beta.workflows._confirm import needs_confirmation
+from voxfsm.agents.beta.instructions import task_instructions
+from voxfsm.agents.beta.workflows._confirm import ReadBack, ask_explicitly
 from voxfsm.agents.context import RunContext
+from voxfsm.agents.plugins import NOT_GIVEN
 from voxfsm.agents.tools import ToolError, function_tool
 
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$")
 
-_INSTRUCTIONS = (
-    "Your only job is to get the user's email address. Speech recognition spells addresses "
+_PERSONA = "Your only job is to get the user's email address."
+_RULES = (
+    "Speech recognition spells addresses "
     "out ('theo at example dot com'): turn that into the written form before you call "
     "update_email_address. If the user does not want to give one, call "
     "decline_email_capture. Do not talk about anything else."
@@ -32,21 +35,26 @@ class GetEmailResult:
 class GetEmailTask(AgentTask[GetEmailResult]):
     """Collects one email address; completes with :class:`GetEmailResult`.
 
-    ``require_confirmation=None`` asks the user to confirm only when they spoke (audio input);
-    ``True``/``False`` force it.  Declining completes the task with a ``ToolError``.
+    ``require_confirmation`` not given asks the user to confirm only when they spoke (audio
+    input); ``True``/``False`` force it.  ``instructions`` replaces the built-in ones,
+    ``extra_instructions`` adds to them.  Declining completes the task with a ``ToolError``.
     """
 
     def __init__(
         self,
         *,
+        instructions: Any = NOT_GIVEN,
         extra_instructions: str = "",
-        require_confirmation: bool | None = None,
+        require_confirmation: Any = NOT_GIVEN,
+        require_explicit_ask: bool = False,
         **kwargs: Any,
     ) -> None:
-        text = f"{_INSTRUCTIONS}\n{extra_instructions}".strip()
+        text = task_instructions(
+            instructions, persona=_PERSONA, rules=_RULES, extra=extra_instructions
+        )
         super().__init__(instructions=text, **kwargs)
-        self._require_confirmation = require_confirmation
-        self._pending: str | None = None
+        self._answer = ReadBack(self, require_confirmation, "confirm_email_address")
+        ask_explicitly(self, "update_email_address", require_explicit_ask)
 
     async def on_enter(self) -> None:
         self.session.generate_reply(instructions="Ask the user for their email address.")
@@ -61,21 +69,14 @@ class GetEmailTask(AgentTask[GetEmailResult]):
         email = email.strip()
         if not _EMAIL.match(email):
             raise ToolError(f"Invalid email address provided: {email}")
-        if not needs_confirmation(self._require_confirmation, ctx):
-            self.complete(GetEmailResult(email_address=email))
-            return None
-        self._pending = email
-        return (
-            f"The email address is {email}. Read it back to the user and ask them to confirm; "
-            "when they do, call confirm_email_address."
+        return self._answer.offer(
+            GetEmailResult(email_address=email), ctx, read_back=f"The email address is {email}."
         )
 
     @function_tool
     async def confirm_email_address(self) -> None:
         """The user confirmed the email address that was read back to them."""
-        if self._pending is None:
-            raise ToolError("no email address to confirm yet; call update_email_address first")
-        self.complete(GetEmailResult(email_address=self._pending))
+        self._answer.confirm("email address")
 
     @function_tool
     async def decline_email_capture(self, reason: str) -> None:

@@ -1,69 +1,23 @@
-"""``GetNameTask``, ``GetPhoneNumberTask``, ``GetDOBTask``: small facts about the caller.
+"""``GetNameTask`` and ``GetPhoneNumberTask``: small facts about the caller.
 
 Each asks for one thing, checks its shape, reads it back for confirmation when the user
 spoke (or when ``require_confirmation=True``), and completes with a result object; declining
-completes the task with a ``ToolError``.
+completes the task with a ``ToolError``.  Constructor parameters and tool names are LiveKit's
+(``update_name``/``confirm_name``/``decline_name_capture``, ...).
 """
 
 from __future__ import annotations
 
-import datetime
 import re
 from typing import Any
 
 import attrs
 
 from voxfsm.agents.agent import AgentTask
-from voxfsm.agents.beta.workflows._confirm import needs_confirmation
+from voxfsm.agents.beta.workflows._confirm import ReadBack, ask_explicitly, joined
 from voxfsm.agents.context import RunContext
+from voxfsm.agents.plugins import NOT_GIVEN
 from voxfsm.agents.tools import ToolError, function_tool
-
-
-class _Ask(AgentTask[Any]):
-    """One fact, with read-back when needed: subclasses define ``update_*`` tools."""
-
-    what = "it"
-
-    def __init__(
-        self,
-        *,
-        instructions: str,
-        extra_instructions: str = "",
-        require_confirmation: bool | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(instructions=f"{instructions}\n{extra_instructions}".strip(), **kwargs)
-        self._require_confirmation = require_confirmation
-        self._pending: Any = None
-
-    async def on_enter(self) -> None:
-        self.session.generate_reply(instructions=f"Ask the user for their {self.what}.")
-
-    def _got(self, result: Any, spoken: str, ctx: RunContext | None) -> str | None:
-        if not needs_confirmation(self._require_confirmation, ctx):
-            self.complete(result)
-            return None
-        self._pending = result
-        return (
-            f"The {self.what} is {spoken}. Read it back and ask the user to confirm; when they "
-            "do, call confirm."
-        )
-
-    @function_tool
-    async def confirm(self) -> None:
-        """The user confirmed what was read back to them."""
-        if self._pending is None:
-            raise ToolError(f"no {self.what} to confirm yet")
-        self.complete(self._pending)
-
-    @function_tool
-    async def decline(self, reason: str) -> None:
-        """The user will not give it.
-
-        Args:
-            reason: Why, in the user's words.
-        """
-        self.complete(ToolError(f"couldn't get the {self.what}: {reason}"))
 
 
 @attrs.frozen
@@ -75,32 +29,55 @@ class GetNameResult:
     last_name: str | None = None
 
 
-class GetNameTask(_Ask):
-    """Asks for the caller's name; completes with :class:`GetNameResult`."""
+class GetNameTask(AgentTask[GetNameResult]):
+    """Asks for the caller's name; completes with :class:`GetNameResult`.
 
-    what = "name"
+    ``name_format`` (e.g. ``"{last_name}, {first_name}"``) is how the name is read back;
+    ``verify_spelling=True`` asks the model to have the user spell it.
+    """
 
     def __init__(
         self,
-        *,
         first_name: bool = True,
-        middle_name: bool = False,
         last_name: bool = False,
+        middle_name: bool = False,
+        name_format: Any = NOT_GIVEN,
+        verify_spelling: bool = False,
+        extra_instructions: str = "",
+        *,
+        require_confirmation: Any = NOT_GIVEN,
+        require_explicit_ask: bool = False,
         **kwargs: Any,
     ) -> None:
-        parts = [
-            n
-            for n, on in (("first", first_name), ("middle", middle_name), ("last", last_name))
-            if on
-        ]
-        if not parts:
+        wanted = (("first", first_name), ("middle", middle_name), ("last", last_name))
+        self.parts = [part for part, on in wanted if on]
+        if not self.parts:
             raise ValueError("ask for at least one of first_name, middle_name, last_name")
-        self.parts = parts
+        self.name_format = (
+            " ".join(f"{{{p}_name}}" for p in self.parts)
+            if name_format is NOT_GIVEN
+            else str(name_format)
+        )
+        spelling = (
+            "Have the user spell the name letter by letter, and spell it back when confirming."
+            if verify_spelling
+            else ""
+        )
         super().__init__(
-            instructions=f"Your only job is to get the user's {', '.join(parts)} name. Call "
-            "update_name with what they said.",
+            instructions=joined(
+                f"Your only job is to get the user's {', '.join(self.parts)} name. Call "
+                "update_name with what they said; if they will not give it, call "
+                "decline_name_capture.",
+                spelling,
+                extra_instructions,
+            ),
             **kwargs,
         )
+        self._answer = ReadBack(self, require_confirmation, "confirm_name")
+        ask_explicitly(self, "update_name", require_explicit_ask)
+
+    async def on_enter(self) -> None:
+        self.session.generate_reply(instructions="Ask the user for their name.")
 
     @function_tool
     async def update_name(
@@ -126,7 +103,25 @@ class GetNameTask(_Ask):
         if missing:
             raise ToolError(f"still needed: the {', '.join(missing)} name")
         result = GetNameResult(**{f"{p}_name": given[p] for p in self.parts})
-        return self._got(result, " ".join(given[p] for p in self.parts), ctx)
+        try:
+            spoken = self.name_format.format(**{f"{p}_name": v for p, v in given.items()})
+        except (KeyError, IndexError, ValueError):
+            spoken = " ".join(given[p] for p in self.parts)
+        return self._answer.offer(result, ctx, read_back=f"The name is {spoken}.")
+
+    @function_tool
+    async def confirm_name(self) -> None:
+        """The user confirmed the name that was read back to them."""
+        self._answer.confirm("name")
+
+    @function_tool
+    async def decline_name_capture(self, reason: str) -> None:
+        """The user will not give their name.
+
+        Args:
+            reason: Why, in the user's words.
+        """
+        self.complete(ToolError(f"couldn't get the name: {reason}"))
 
 
 @attrs.frozen
@@ -136,17 +131,31 @@ class GetPhoneNumberResult:
     phone_number: str
 
 
-class GetPhoneNumberTask(_Ask):
+class GetPhoneNumberTask(AgentTask[GetPhoneNumberResult]):
     """Asks for the caller's phone number; completes with :class:`GetPhoneNumberResult`."""
 
-    what = "phone number"
-
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        extra_instructions: str = "",
+        *,
+        require_confirmation: Any = NOT_GIVEN,
+        require_explicit_ask: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(
-            instructions="Your only job is to get the user's phone number. Call "
-            "update_phone_number with its digits (a leading + is allowed).",
+            instructions=joined(
+                "Your only job is to get the user's phone number. Call update_phone_number "
+                "with its digits (a leading + is allowed); if they will not give one, call "
+                "decline_phone_number_capture.",
+                extra_instructions,
+            ),
             **kwargs,
         )
+        self._answer = ReadBack(self, require_confirmation, "confirm_phone_number")
+        ask_explicitly(self, "update_phone_number", require_explicit_ask)
+
+    async def on_enter(self) -> None:
+        self.session.generate_reply(instructions="Ask the user for their phone number.")
 
     @function_tool
     async def update_phone_number(self, phone_number: str, ctx: RunContext) -> str | None:
@@ -158,50 +167,22 @@ class GetPhoneNumberTask(_Ask):
         cleaned = re.sub(r"[\s().\-]", "", phone_number)
         if not re.fullmatch(r"\+?\d{7,15}", cleaned):
             raise ToolError(f"{phone_number!r} is not a phone number; ask again")
-        return self._got(GetPhoneNumberResult(cleaned), " ".join(cleaned), ctx)
-
-
-@attrs.frozen
-class GetDOBResult:
-    """The date (and optional time) of birth a :class:`GetDOBTask` collected."""
-
-    date_of_birth: datetime.date
-    time_of_birth: datetime.time | None = None
-
-
-class GetDOBTask(_Ask):
-    """Asks for the caller's date of birth; completes with :class:`GetDOBResult`."""
-
-    what = "date of birth"
-
-    def __init__(self, *, include_time: bool = False, **kwargs: Any) -> None:
-        self.include_time = include_time
-        super().__init__(
-            instructions="Your only job is to get the user's date of birth"
-            + (" and time of birth" if include_time else "")
-            + ". Call update_dob with it in ISO form (YYYY-MM-DD).",
-            **kwargs,
+        return self._answer.offer(
+            GetPhoneNumberResult(cleaned),
+            ctx,
+            read_back=f"The phone number is {' '.join(cleaned)}.",
         )
 
     @function_tool
-    async def update_dob(
-        self, date_of_birth: str, ctx: RunContext, time_of_birth: str = ""
-    ) -> str | None:
-        """Store the user's date of birth.
+    async def confirm_phone_number(self) -> None:
+        """The user confirmed the phone number that was read back to them."""
+        self._answer.confirm("phone number")
+
+    @function_tool
+    async def decline_phone_number_capture(self, reason: str) -> None:
+        """The user will not give a phone number.
 
         Args:
-            date_of_birth: The date, as YYYY-MM-DD.
-            time_of_birth: The time, as HH:MM, when asked for.
+            reason: Why, in the user's words.
         """
-        try:
-            day = datetime.date.fromisoformat(date_of_birth.strip())
-            at = datetime.time.fromisoformat(time_of_birth.strip()) if time_of_birth else None
-        except ValueError:
-            raise ToolError(
-                f"{date_of_birth!r} {time_of_birth!r} is not a date (YYYY-MM-DD) / time (HH:MM)"
-            ) from None
-        if day > datetime.date.today():
-            raise ToolError("a date of birth cannot be in the future; ask again")
-        if self.include_time and at is None:
-            raise ToolError("the time of birth is needed too")
-        return self._got(GetDOBResult(day, at), day.isoformat(), ctx)
+        self.complete(ToolError(f"couldn't get the phone number: {reason}"))
