@@ -72,14 +72,6 @@ def actions_text(actions: Sequence[Action]) -> str:
     )
 
 
-def reminder(actions: Sequence[Action]) -> str:
-    names = ", ".join(a.name for a in actions)
-    return (
-        f"If the caller's last message asks for something one of your functions does ({names}), "
-        "call it now instead of saying you will."
-    )
-
-
 def call_text(name: str, arguments: str) -> str:
     """A call as the model writes it (and reads it back in the history)."""
     return f'{CALL_OPEN}{name}", "arguments": {_compact(arguments)}}}\n{CALL_CLOSE}'
@@ -121,10 +113,6 @@ def render(
             out.append(_turn("user", f"<tool_response>\n{content}\n</tool_response>"))
     if actions is not None and not system_done:
         out.insert(0, _turn("system", actions_text(actions)))
-    if actions:
-        # last, right before the reply: a small model weighs what it read last the most, and
-        # after a few turns of talk it otherwise tends to say "I'll add that" and not call
-        out.append(_turn("system", reminder(actions)))
     return "".join(out) + f"{START}assistant\n{prefix}"
 
 
