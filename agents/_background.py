@@ -14,9 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import inspect
 import logging
+import sys
+import types
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 from voxfsm.agents._outcome import interpret
@@ -93,7 +97,28 @@ async def until_first_update(ctx: RunContext[Any], work: Awaitable[Any]) -> Any:
     first: asyncio.Future[str] = loop.create_future()
     ctx._first_update = first
     ctx._scope = _scope.get()
-    task = asyncio.ensure_future(work)
+    if _EAGER and inspect.iscoroutine(work):
+        # most tools never wait: their first step, run here in a context of their own, is
+        # all of them, and no task is needed; one that does wait goes on in a task (in that
+        # same context) from where it stopped
+        context = contextvars.copy_context()
+        try:
+            waiting_for = context.run(work.send, None)
+        except StopIteration as stop:
+            if not first.done():
+                ctx._first_update = None
+                return stop.value
+            return _answered(ctx, first, _settled(loop, stop.value, None))
+        except BaseException as exc:
+            if not first.done():
+                ctx._first_update = None
+                raise
+            return _answered(ctx, first, _settled(loop, None, exc))
+        task: asyncio.Future[Any] = loop.create_task(  # type: ignore[call-arg]
+            _go_on(work, waiting_for), context=context
+        )
+    else:
+        task = asyncio.ensure_future(work)
     try:
         await asyncio.wait((task, first), return_when=asyncio.FIRST_COMPLETED)
     except asyncio.CancelledError:
@@ -102,10 +127,53 @@ async def until_first_update(ctx: RunContext[Any], work: Awaitable[Any]) -> Any:
     if not first.done():
         ctx._first_update = None
         return task.result()  # re-raises what the tool raised
+    return _answered(ctx, first, task)
+
+
+_EAGER = sys.version_info >= (3, 11)  # create_task(context=...)
+
+
+def _answered(ctx: RunContext[Any], first: asyncio.Future[str], task: asyncio.Future[Any]) -> Early:
+    """The tool answered early: it goes on (or has finished) in the background."""
     state = _of(ctx.session)
-    state.tools.add(task)
-    task.add_done_callback(lambda t: _finished(ctx, t))
+    state.tools.add(task)  # type: ignore[arg-type]
+    task.add_done_callback(lambda t: _finished(ctx, t))  # type: ignore[arg-type]
     return Early(first.result())
+
+
+def _settled(loop: asyncio.AbstractEventLoop, value: Any, error: BaseException | None) -> Any:
+    """A finished future standing for a tool that answered early and ended in its first step."""
+    done: asyncio.Future[Any] = loop.create_future()
+    if error is None:
+        done.set_result(value)
+    elif isinstance(error, asyncio.CancelledError):
+        done.cancel()
+    else:
+        done.set_exception(error)
+    return done
+
+
+async def _go_on(coro: Any, waiting_for: Any) -> Any:
+    return await _resume(coro, waiting_for)
+
+
+@types.coroutine
+def _resume(coro: Any, waiting_for: Any) -> Generator[Any, Any, Any]:
+    """Continue a coroutine that stopped at ``waiting_for`` (what it yielded to its task)."""
+    value = waiting_for
+    while True:
+        try:
+            sent = yield value
+        except BaseException as exc:  # thrown in by the task (cancellation)
+            try:
+                value = coro.throw(exc)
+            except StopIteration as stop:
+                return stop.value
+        else:
+            try:
+                value = coro.send(sent)
+            except StopIteration as stop:
+                return stop.value
 
 
 def leave_run(ctx: RunContext[Any]) -> None:

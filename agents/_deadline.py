@@ -8,6 +8,7 @@ a tool that hands the conversation to an ``AgentTask`` waits for the user, not f
 from __future__ import annotations
 
 import asyncio
+import weakref
 from contextvars import ContextVar
 from types import TracebackType
 
@@ -16,33 +17,93 @@ class Expired(Exception):
     """The deadline passed while the block ran (raised by the ``async with``)."""
 
 
+class _Watchdog:
+    """One timer per event loop for every armed :class:`Deadline`.
+
+    Turns arm and disarm a deadline for each reply and tool call but almost never reach it;
+    a timer handle per deadline (scheduled, then cancelled and left in the loop's heap) cost
+    more than the rest of a short turn.  The watchdog keeps a single timer at the earliest
+    deadline that may still expire; arming a later one touches no timer at all.
+    """
+
+    __slots__ = ("armed", "at", "handle", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        # weak: the watchdog is the value of a weak-keyed map whose key is this loop
+        self.loop = weakref.ref(loop)
+        self.armed: dict[Deadline, float] = {}
+        self.handle: asyncio.TimerHandle | None = None
+        self.at = 0.0
+
+    def arm(self, deadline: Deadline, when: float) -> None:
+        self.armed[deadline] = when
+        if self.handle is None or when < self.at:
+            if self.handle is not None:
+                self.handle.cancel()
+            self.at = when
+            self.handle = _loop_of(self).call_at(when, self._check)
+
+    def _check(self) -> None:
+        self.handle = None
+        now = _loop_of(self).time()
+        due = [d for d, when in self.armed.items() if when <= now]
+        for deadline in due:
+            del self.armed[deadline]
+            deadline._expire()
+        if self.armed:
+            self.at = min(self.armed.values())
+            self.handle = _loop_of(self).call_at(self.at, self._check)
+
+
+def _loop_of(dog: _Watchdog) -> asyncio.AbstractEventLoop:
+    loop = dog.loop()
+    assert loop is not None  # the loop runs this code
+    return loop
+
+
+_watchdogs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Watchdog] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _watchdog(loop: asyncio.AbstractEventLoop) -> _Watchdog:
+    dog = _watchdogs.get(loop)
+    if dog is None:
+        dog = _watchdogs[loop] = _Watchdog(loop)
+    return dog
+
+
 class Deadline:
     """``async with Deadline(seconds):`` (``None``: no bound).  Raises :class:`Expired`."""
 
-    __slots__ = ("_handle", "_seconds", "_task", "expired")
+    __slots__ = ("_dog", "_seconds", "_task", "expired")
 
     def __init__(self, seconds: float | None) -> None:
         self._seconds = seconds
-        self._handle: asyncio.TimerHandle | None = None
+        self._dog: _Watchdog | None = None
         self._task: asyncio.Task[object] | None = None
         self.expired = False
 
     async def __aenter__(self) -> Deadline:
         if self._seconds is not None:
             self._task = asyncio.current_task()
-            self._handle = asyncio.get_running_loop().call_later(self._seconds, self._expire)
+            loop = asyncio.get_running_loop()
+            self._dog = dog = _watchdog(loop)
+            dog.arm(self, loop.time() + self._seconds)
         return self
 
     def _expire(self) -> None:
+        self._dog = None
         if self._task is not None and not self._task.done():
             self.expired = True
             self._task.cancel()
 
     def disarm(self) -> None:
         """No bound any more (from inside the block)."""
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
+        dog = self._dog
+        if dog is not None:
+            self._dog = None
+            dog.armed.pop(self, None)
 
     async def __aexit__(
         self,

@@ -21,7 +21,7 @@ from voxfsm.agents.chat import ChatContext, ChatMessage, FunctionCall
 from voxfsm.agents.limits import LimitExceeded
 from voxfsm.agents.llm.base import LLMChunk, LLMError, ToolCallRequest
 from voxfsm.agents.run_result import ChatMessageEvent, FunctionCallEvent
-from voxfsm.agents.speech import TEXT_OUTPUT, PlayoutResult, ReplyBrokenOff, SpeechHandle
+from voxfsm.agents.speech import PlayoutResult, ReplyBrokenOff, SpeechHandle
 from voxfsm.agents.tools import FunctionTool
 
 if TYPE_CHECKING:
@@ -104,9 +104,9 @@ async def generate(
     """One LLM request: the reply is delivered and recorded; returns the calls to run."""
     s._set_agent_state("thinking")
     s.current_speech = handle
-    voice = s.output is not None
-    output = s.output if voice else TEXT_OUTPUT  # text: delivered once the stream is read
-    feed = _Feed()
+    output = s.output
+    voice = output is not None
+    feed: _Feed | None = None
     playout: asyncio.Task[PlayoutResult] | None = None
     parts: list[str] = []
     requests: list[Any] = []
@@ -115,19 +115,23 @@ async def generate(
     failure: BaseException | None = None
     limit: LimitExceeded | None = None
     if voice:  # speaking starts with the first words: the output is listening already
+        feed = _Feed()
         playout = asyncio.ensure_future(output.speak(feed, agent=agent))
     stream = open_stream(agent, llm, ctx, tools, choice)
     finished = False
     try:
         async with Deadline(s.max_reply_seconds):
             async for chunk in stream:
-                check_chunk(llm, chunk)
-                if chunk.text:
+                if type(chunk) is not LLMChunk:
+                    check_chunk(llm, chunk)
+                text = chunk.text
+                if text:
                     if voice and not parts:
                         s._set_agent_state("speaking")
-                    parts.append(chunk.text)
-                    feed.put(chunk.text)
-                    size += len(chunk.text)
+                    parts.append(text)
+                    if feed is not None:
+                        feed.put(text)
+                    size += len(text)
                     if max_chars is not None and size > max_chars:
                         limit = _too_long(agent, max_chars)
                         break
@@ -144,22 +148,19 @@ async def generate(
         limit = _too_slow(agent, s.max_reply_seconds)
     except Exception as exc:  # the LLM failed: keep what was already delivered, then report
         failure = exc
-        feed.fail(ReplyBrokenOff(str(exc)))
+        if feed is not None:
+            feed.fail(ReplyBrokenOff(str(exc)))
     except BaseException:  # cancelled: the output stops too
         if playout is not None:
             playout.cancel()
         raise
     finally:
-        feed.close()
+        if feed is not None:
+            feed.close()
         if not finished:
             await _close(stream)
-    if playout is not None:
-        played = await playout
-    elif parts and failure is None:
-        # text mode delivers the finished reply: TextOutput.speak without a task of its own
-        played = await output.speak(feed, agent=agent)
-    else:
-        played = PlayoutResult("")
+    # text mode delivers the finished reply: TextOutput's whole job is joining it (below)
+    played = await playout if playout is not None else _NOTHING_PLAYED
     if dropped:
         log.warning(
             "the LLM called %d tool(s) of agent %r although tools were disabled for this "
@@ -183,7 +184,12 @@ async def generate(
         return []  # a reply cut off by a bound is not acted on
     if interrupted:
         return []  # the user cut in: what was not said is not acted on
+    if not requests:
+        return []
     return [_call(s, scope, agent, handle, r) for r in requests]
+
+
+_NOTHING_PLAYED = PlayoutResult("")
 
 
 async def _close(stream: Any) -> None:

@@ -26,8 +26,24 @@ if TYPE_CHECKING:
 log = logging.getLogger("voxfsm.agents")
 
 
+_CAN_TELL = hasattr(asyncio.Task, "cancelling")  # Python 3.11+
+
+
 async def _settle(pending: list[asyncio.Task[None]]) -> None:
+    """Wait for every task in ``pending`` (and those they add), whatever they end with."""
     while pending:
+        if len(pending) == 1 and _CAN_TELL:  # the usual case (one greeting): no gather
+            task = pending.pop()
+            if not task.done():
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    cancelling = getattr(asyncio.current_task(), "cancelling", None)
+                    if cancelling is None or cancelling():
+                        raise  # we are cancelled, not (only) the task
+                except Exception:
+                    pass  # its own business, as with gather(return_exceptions=True)
+            continue
         tasks = pending[:]
         pending.clear()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -85,6 +101,7 @@ class Jobs:
             if s._agent_state in ("thinking", "speaking"):
                 s._set_agent_state("listening")
             scope.finish(error)
+            scope.job = None  # task -> coroutine -> scope -> task: let refcounting free them
             self.done += 1
             if "session_idle" in s._listeners:
                 asyncio.get_running_loop().call_soon(self._announce_idle)

@@ -77,15 +77,6 @@ def declares(tool: Any, target: Agent) -> bool:
 
 
 def fire_now(machine: SessionMachine, trigger: str, target: str | None) -> None:
-    """Run a machine trigger synchronously.
-
-    Our machine has no awaiting callbacks, so the trigger coroutine finishes on its first
-    step; doing it synchronously lets ``update_agent()`` (a plain method) commit at once.
-    """
-    coro = machine.fire(trigger, target)
-    try:
-        coro.send(None)
-    except StopIteration:
-        return
-    coro.close()
-    raise RuntimeError("the state machine suspended inside a transition")
+    """Take a machine transition synchronously (``update_agent()``, a plain method, commits
+    at once); see :meth:`SessionMachine.commit`."""
+    machine.commit(trigger, target)

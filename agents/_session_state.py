@@ -180,8 +180,8 @@ class SessionState:
     ) -> None:
         """Add an item to ``agent``'s context (if given), to history, and to the run's events."""
         if agent is not None:
-            agent._chat_ctx._items.append(item)
-        self._history._items.append(item)
+            agent._chat_ctx._s.tail.append(item)
+        self._history._s.tail.append(item)
         if event is not None and scope is not None:
             scope.result._add(event)
         if (

@@ -57,7 +57,8 @@ class TurnRunner:
             except StopResponse:
                 s._record(agent, msg, scope)
                 return None
-            first_ctx = ChatContext([*turn_ctx.items, msg])
+            first_ctx = turn_ctx.copy()
+            first_ctx._append(msg)
         s._record(agent, msg, scope)
         return await self.reply(scope, agent, SpeechHandle(), first_ctx=first_ctx)
 
@@ -115,7 +116,8 @@ class TurnRunner:
             tools = nodes.visible_tools(agent.all_tools()) if choice != "none" else []
             ctx = first_ctx if first_ctx is not None else agent._chat_ctx
             if instructions:  # ephemeral: only this reply's first request sees it
-                ctx = ChatContext([*ctx._items, ChatMessage(role="system", content=[instructions])])
+                ctx = ctx.copy()
+                ctx._append(ChatMessage(role="system", content=[instructions]))
             first_ctx = instructions = None
             calls = await generate(s, scope, agent, handle, llm, ctx, tools, choice)
             if not calls:

@@ -32,8 +32,16 @@ def snake_case(name: str) -> str:
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
 
 
+_default_ids: dict[type, str] = {}
+
+
 def default_id(cls: type) -> str:
-    return "default_agent" if cls is Agent else snake_case(cls.__name__)
+    found = _default_ids.get(cls)
+    if found is None:  # built once per class: a handoff builds an agent each time
+        found = "default_agent" if cls is Agent else snake_case(cls.__name__)
+        if len(_default_ids) < 4096:  # classes made on the fly must not grow it forever
+            _default_ids[cls] = found
+    return found
 
 
 def class_tools(cls: type) -> tuple[tuple[str, FunctionTool], ...]:
@@ -135,13 +143,11 @@ class Agent:
     def _fresh_context(
         self, source: ChatContext | None, tools: Sequence[FunctionTool]
     ) -> ChatContext:
-        items: list[Any] = [self._instructions_item()]
-        if source is not None:
-            # handoff records belong to session history, never to an agent's context
-            # the source's instructions item gives way to this agent's own
-            kept = source.copy(tools=tools, exclude_handoff=True, _skip_id=INSTRUCTIONS_ID)
-            items.extend(kept._items)
-        return ChatContext(items)
+        if source is None:
+            return ChatContext([self._instructions_item()])
+        # handoff records belong to session history, never to an agent's context; the
+        # source's instructions item gives way to this agent's own (the rest is shared)
+        return source._carried(self._instructions_item(), tools)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} id={self._id!r} {self._runtime.status}>"
@@ -167,9 +173,7 @@ class Agent:
     @property
     def chat_ctx(self) -> ChatContext:
         """A read-only view of this agent's context (``.copy()`` for a mutable one)."""
-        view = ReadOnlyChatContext.__new__(ReadOnlyChatContext)
-        view._items = self._chat_ctx._items
-        return view
+        return ReadOnlyChatContext._of(self._chat_ctx._s)
 
     @property
     def status(self) -> str:

@@ -18,6 +18,8 @@ import attrs
 import cattrs
 from cattrs.preconf.json import make_converter as make_json_converter
 
+from voxfsm.agents._items import HANDOFF, MARKED, SYSTEM, ChatItems, Run, Store
+
 INSTRUCTIONS_ID = "voxfsm.instructions"
 """Id of the system message holding an agent's instructions; always first in its context."""
 
@@ -141,36 +143,57 @@ def _is_instructions(item: ChatItem) -> bool:
 
 
 class ChatContext:
-    """An ordered list of chat items with the operations agents and LLM adapters need."""
+    """An ordered list of chat items with the operations agents and LLM adapters need.
 
-    __slots__ = ("_items",)
+    Copies share their items (see :mod:`voxfsm.agents._items`): copying or carrying a long
+    conversation into the next agent costs about as much as the turns since the last copy.
+    """
+
+    __slots__ = ("_s",)
 
     def __init__(self, items: Iterable[ChatItem] | None = None) -> None:
-        self._items: list[ChatItem] = list(items or ())
+        self._s = Store(tail=list(items or ()))
 
     @classmethod
     def empty(cls) -> ChatContext:
         return cls()
 
+    @classmethod
+    def _of(cls, store: Store) -> ChatContext:
+        ctx = cls.__new__(cls)
+        ctx._s = store
+        return ctx
+
     @property
-    def items(self) -> list[ChatItem]:
-        return self._items
+    def items(self) -> ChatItems:
+        """The items, oldest first: a live list-like view (``append`` adds to the context)."""
+        return ChatItems(self._s)
 
     @items.setter
-    def items(self, items: list[ChatItem]) -> None:
-        self._items = list(items)
+    def items(self, items: Iterable[ChatItem]) -> None:
+        self._s.replace(items)
+
+    def _append(self, item: ChatItem) -> None:
+        self._s.tail.append(item)
+
+    def last(self) -> ChatItem | None:
+        """The newest item (``None`` when empty), without walking the context."""
+        s = self._s
+        if s.tail:
+            return s.tail[-1]
+        return s.item(-1) if len(s) else None
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._s)
 
     def __iter__(self) -> Any:
-        return iter(self._items)
+        return iter(self._s)
 
     def __repr__(self) -> str:
-        return f"ChatContext({len(self._items)} items)"
+        return f"ChatContext({len(self._s)} items)"
 
     def messages(self) -> list[ChatMessage]:
-        return [i for i in self._items if isinstance(i, ChatMessage)]
+        return [i for i in self._s if isinstance(i, ChatMessage)]
 
     def add_message(
         self,
@@ -185,7 +208,7 @@ class ChatContext:
         if id is not None:
             msg.id = id
         if created_at is None:
-            self._items.append(msg)
+            self._s.tail.append(msg)
         else:
             msg.created_at = created_at
             self.insert(msg)
@@ -198,27 +221,33 @@ class ChatContext:
             if isinstance(item, (ChatMessage, FunctionCall, FunctionCallOutput, AgentHandoff))
             else list(item)
         )
+        store = self._s
         for it in new:
-            pos = len(self._items)
-            while pos > 0 and self._items[pos - 1].created_at > it.created_at:
+            last = self.last()
+            if last is None or last.created_at <= it.created_at:
+                store.tail.append(it)  # the usual case: it is the newest
+                continue
+            items = store.flatten()
+            pos = len(items)
+            while pos > 0 and items[pos - 1].created_at > it.created_at:
                 pos -= 1
-            self._items.insert(pos, it)
+            items.insert(pos, it)
 
     def get_by_id(self, item_id: str) -> ChatItem | None:
-        for it in self._items:
+        for it in self._s:
             if it.id == item_id:
                 return it
         return None
 
     def index_by_id(self, item_id: str) -> int | None:
-        for n, it in enumerate(self._items):
+        for n, it in enumerate(self._s):
             if it.id == item_id:
                 return n
         return None
 
     def remove(self, item: ChatItem | str) -> None:
         item_id = item if isinstance(item, str) else item.id
-        self._items = [it for it in self._items if it.id != item_id]
+        self._s.replace([it for it in self._s if it.id != item_id])
 
     def copy(
         self,
@@ -236,8 +265,7 @@ class ChatContext:
         ``exclude_config_update`` is accepted for LiveKit code: voxfsm records no
         configuration-update items (instructions live in one item rewritten in place), so
         there is nothing to drop."""
-        items = self._items
-        names = None if tools is None else {_tool_name(t) for t in tools}
+        names = None if tools is None else frozenset(_tool_name(t) for t in tools)
         if not (
             exclude_function_call
             or exclude_instructions
@@ -246,53 +274,70 @@ class ChatContext:
             or names is not None
             or _skip_id is not None
         ):
-            return ChatContext(items)
-        # one pass with cheap type tests: handoffs copy whole histories, so this is hot
-        out = []
-        for it in items:
+            return ChatContext._of(self._s.share(INSTRUCTIONS_ID))
+
+        def keep(it: Any) -> bool:
             kind = type(it)
             if kind is FunctionCall or kind is FunctionCallOutput:
-                name = it.name  # type: ignore[union-attr]
-                if exclude_function_call or (names is not None and name not in names):
-                    continue
-            elif kind is AgentHandoff:
-                if exclude_handoff:
-                    continue
-            elif it.id == _skip_id:
-                continue
-            else:
-                msg: ChatMessage = it  # type: ignore[assignment]
-                if (exclude_instructions and msg.role in _SYSTEM_ROLES) or (
-                    exclude_empty_message and not msg.text_content
-                ):
-                    continue
-            out.append(it)
-        return ChatContext(out)
+                return not (exclude_function_call or (names is not None and it.name not in names))
+            if kind is AgentHandoff:
+                return not exclude_handoff
+            if it.id == _skip_id:
+                return False
+            return not (
+                (exclude_instructions and it.role in _SYSTEM_ROLES)
+                or (exclude_empty_message and not it.text_content)
+            )
+
+        def clean(run: Run) -> bool:
+            # whether `keep` accepts every item of the run's whole chain
+            if exclude_empty_message:
+                return False
+            if run.names and (
+                exclude_function_call or (names is not None and not run.names <= names)
+            ):
+                return False
+            flags = run.flags
+            return not (
+                (exclude_handoff and flags & HANDOFF)
+                or (exclude_instructions and flags & SYSTEM)
+                or (_skip_id is not None and (_skip_id != INSTRUCTIONS_ID or flags & MARKED))
+            )
+
+        return ChatContext._of(self._s.filtered(keep, clean, INSTRUCTIONS_ID))
+
+    def _carried(self, head: ChatItem, tools: Iterable[Any]) -> ChatContext:
+        """The context an agent starts with when given this one: its own instructions item
+        ``head`` first, then these items without instructions, handoff records, and calls
+        of tools not in ``tools``."""
+        ctx = self.copy(tools=tools, exclude_handoff=True, _skip_id=INSTRUCTIONS_ID)
+        ctx._s.head = (head, *ctx._s.head)
+        return ctx
 
     def is_equivalent(self, other: ChatContext) -> bool:
         """Same items in the same order (ids, kinds and contents), timestamps aside."""
         if self is other:
             return True
-        if len(self._items) != len(other._items):
+        if len(self) != len(other):
             return False
         return all(
             type(a) is type(b) and _essence(a) == _essence(b)
-            for a, b in zip(self._items, other._items, strict=True)
+            for a, b in zip(self._s, other._s, strict=True)
         )
 
     def truncate(self, *, max_items: int) -> ChatContext:
         """Keep the last ``max_items`` items, never starting with a dangling call or output."""
         if max_items <= 0:
             raise ValueError("max_items must be positive")
-        if len(self._items) <= max_items:
+        if len(self) <= max_items:
             return self
-        first_system = next((it for it in self._items if _is_instructions(it)), None)
-        kept = self._items[-max_items:]
+        first_system = next((it for it in self._s if _is_instructions(it)), None)
+        kept = list(self._s)[-max_items:]
         while kept and isinstance(kept[0], (FunctionCall, FunctionCallOutput)):
             kept.pop(0)
         if first_system is not None and first_system not in kept:
             kept.insert(0, first_system)
-        self._items = kept
+        self._s.replace(kept)
         return self
 
     def merge(
@@ -303,18 +348,18 @@ class ChatContext:
         exclude_instructions: bool = False,
     ) -> ChatContext:
         """Add the items of ``other`` whose ids are new here, in ``created_at`` order."""
-        seen = {it.id for it in self._items}
+        seen = {it.id for it in self._s}
         src = other.copy(
             exclude_function_call=exclude_function_call, exclude_instructions=exclude_instructions
         )
-        for it in src.items:
+        for it in src._s:
             if it.id not in seen:
                 seen.add(it.id)
                 self.insert(it)
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        return {"items": [converter.unstructure(it) for it in self._items]}
+        return {"items": [converter.unstructure(it) for it in self._s]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ChatContext:
@@ -324,7 +369,7 @@ class ChatContext:
         """Chat Completions messages; calls without outputs (and the reverse) are left out."""
         from voxfsm.agents._openai_format import to_openai_messages
 
-        return to_openai_messages(self._items)
+        return to_openai_messages(list(self._s))
 
 
 def _essence(item: ChatItem) -> dict[str, Any]:
@@ -335,19 +380,6 @@ def _essence(item: ChatItem) -> dict[str, Any]:
 
 def _tool_name(tool: Any) -> str:
     return tool if isinstance(tool, str) else str(tool.name)
-
-
-class _ReadOnlyItems(list):
-    """The item list of a read-only view: reading works, list mutators refuse."""
-
-    def _refuse(self, *_: Any, **__: Any) -> Any:
-        raise RuntimeError(
-            "this chat context is read-only; call .copy(), change the copy and pass it to "
-            "agent.update_chat_ctx()"
-        )
-
-    append = extend = insert = remove = pop = clear = sort = reverse = _refuse
-    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
 
 
 class ReadOnlyChatContext(ChatContext):
@@ -368,11 +400,11 @@ class ReadOnlyChatContext(ChatContext):
     merge = _refuse
 
     @property
-    def items(self) -> list[ChatItem]:
-        return _ReadOnlyItems(self._items)
+    def items(self) -> ChatItems:
+        return ChatItems(self._s, self._refuse)
 
     @items.setter
-    def items(self, items: list[ChatItem]) -> None:
+    def items(self, items: Iterable[ChatItem]) -> None:
         self._refuse()
 
 

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
+from voxfsm.agents import preemptive
 from voxfsm.agents.events import ErrorEvent
 from voxfsm.agents.llm.base import LLMChunk
 from voxfsm.agents.llm.stream import chat, to_llm_chunk
@@ -259,7 +260,16 @@ async def _from_node(result: Any) -> AsyncIterator[LLMChunk]:
 def llm_stream(
     agent: Agent, llm: Any, chat_ctx: ChatContext, tools: Sequence[Any], choice: Any
 ) -> AsyncIterator[LLMChunk]:
-    """The reply stream of one generation: the agent's ``llm_node`` if it overrides it."""
+    """The reply stream of one generation: the agent's ``llm_node`` if it overrides it, or
+    the reply the voice loop already asked for this very request (preemptive generation)."""
+    kept = preemptive.take(agent, llm, chat_ctx, tools, choice) if preemptive.active() else None
+    return kept if kept is not None else raw_llm_stream(agent, llm, chat_ctx, tools, choice)
+
+
+def raw_llm_stream(
+    agent: Agent, llm: Any, chat_ctx: ChatContext, tools: Sequence[Any], choice: Any
+) -> AsyncIterator[LLMChunk]:
+    """A new request to the LLM (through the agent's ``llm_node`` if it overrides it)."""
     if not overridden(agent, "llm_node"):
         stream: AsyncIterator[LLMChunk] = llm.chat(
             chat_ctx=chat_ctx, tools=tools, tool_choice=choice

@@ -31,7 +31,10 @@ SESSION_OPTIONS: dict[str, str] = {
         "read like the flat options below"
     ),
     "min_endpointing_delay": "seconds of silence that end a user turn (voice loop end_silence_ms)",
-    "max_endpointing_delay": "upper bound of the same silence; kept for reference (no model)",
+    "max_endpointing_delay": (
+        "seconds of silence that end a turn whose transcript trails off, with adaptive "
+        "endpointing (voice loop max_end_silence_ms)"
+    ),
     "allow_interruptions": "False: user speech never cuts the agent off (no barge-in)",
     "min_interruption_duration": "seconds of user speech during playout that count as barge-in",
     "min_interruption_words": "",
@@ -40,8 +43,9 @@ SESSION_OPTIONS: dict[str, str] = {
     "resume_false_interruption": "",
     "agent_false_interruption_timeout": "",
     "preemptive_generation": (
-        "True: batch STT decodes speculatively in the silence before the endpoint "
-        "(voice loop speculate_ms)"
+        "True: the voice loop asks for the reply (and synthesizes its first sentence) on the "
+        "early transcript in the silence before the endpoint, drops it when speech resumes "
+        "or the final transcript differs (voice loop preemptive; voxfsm.agents.preemptive)"
     ),
     "user_away_timeout": "seconds of silence before user_state becomes 'away' (voice loop)",
     "use_tts_aligned_transcript": "",
@@ -133,6 +137,8 @@ _NESTED = {
 
 def accept(owner: str, options: Mapping[str, Any], table: Mapping[str, str]) -> TurnOptions:
     """Check ``options`` against ``table``; warn once for those with no offline meaning."""
+    if not options:  # every agent built on a handoff passes none
+        return TurnOptions()
     for name, value in options.items():
         if name not in table:
             close = difflib.get_close_matches(name, list(table), n=3)

@@ -75,6 +75,9 @@ class RunResult(Generic[T]):
         """``run(output_type=...)``: the run fails unless ``final_output`` is of this type."""
         self._done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._expect: RunAssert | None = None
+        # one future per pending await, resolved directly by _finish: an awaiter that is
+        # cancelled cancels only its own (what asyncio.shield gave, one loop pass sooner)
+        self._waiters: list[asyncio.Future[None]] | None = None
 
     def __repr__(self) -> str:
         return f"<RunResult {len(self.events)} events{' done' if self.done() else ''}>"
@@ -89,7 +92,14 @@ class RunResult(Generic[T]):
         return self._expect
 
     def __await__(self) -> Generator[Any, None, RunResult[T]]:
-        yield from asyncio.shield(self._done).__await__()
+        done = self._done
+        if not done.done():
+            waiter = done.get_loop().create_future()
+            if self._waiters is None:
+                self._waiters = []
+            self._waiters.append(waiter)
+            yield from waiter.__await__()
+        done.result()  # raises the run's error
         return self
 
     def _add(self, event: RunEvent) -> None:
@@ -109,6 +119,10 @@ class RunResult(Generic[T]):
         else:
             self._done.set_exception(exc)
             self._done.exception()  # the caller may never await; don't log "never retrieved"
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
 
 
 # --------------------------------------------------------------------------- assertions

@@ -120,9 +120,8 @@ class FunctionTool:
         if instance is None:
             return self
         bound = object.__new__(FunctionTool)
-        for slot in FunctionTool.__slots__:
-            if hasattr(self, slot):
-                setattr(bound, slot, getattr(self, slot))
+        for slot in _COPIED:
+            setattr(bound, slot, getattr(self, slot))
         bound._self = instance
         return bound
 
@@ -273,6 +272,10 @@ def function_tool(
         )
 
     return wrap(fn) if fn is not None else wrap
+
+
+# every slot __init__ sets (a bound copy shares them all but ``_self``)
+_COPIED = tuple(s for s in FunctionTool.__slots__ if s != "_self")
 
 
 def _is_async(fn: Any) -> bool:

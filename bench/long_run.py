@@ -11,6 +11,7 @@ the first and last bucket, to find what grows.  Prints one JSON object.
     python bench/long_run.py --turns 2000 --sessions 100 --profile
     python bench/long_run.py --max-history 200    # with the session's retention option
     python bench/long_run.py --turns 2000 --autosave   # SnapshotStore save after every turn
+    python bench/long_run.py --phase growth [--gc-freeze]  # CPU/turn at 1 ... 10,000 sessions
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import cProfile
 import gc
 import io
 import json
+import os
 import pstats
 import statistics
 import subprocess
@@ -149,6 +151,81 @@ async def phase_many(n: int) -> dict[str, Any]:
     return await T.phase_concurrent(n)
 
 
+async def phase_growth(n: int, min_turns: int, freeze: bool) -> dict[str, Any]:
+    """CPU per turn with ``n`` live sessions, all driven concurrently, after one warm cycle."""
+    sessions = [T.new_session() for _ in range(n)]
+    t0 = time.perf_counter()
+    await asyncio.gather(*(s.start(T.CustomerServiceAgent()) for s in sessions))
+    start_s = time.perf_counter() - t0
+
+    async def drive(s: AgentSession[T.Userdata], cycle: int) -> int:
+        bad = 0
+        for step in range(4):
+            text, kind = T.turn_input(cycle * 4 + step)
+            bad += not T.check(kind, await s.run(user_input=text))
+        return bad
+
+    await asyncio.gather(*(drive(s, 0) for s in sessions))  # every agent and tool warm
+    gc.collect()
+    if freeze:  # what a server does after warm-up: the collector skips what exists now
+        gc.freeze()
+    rss0 = T.rss_kb()
+    cycles = max(1, -(-min_turns // (4 * n)))
+    bad = 0
+    c0, t0 = time.process_time(), time.perf_counter()
+    for cycle in range(1, cycles + 1):
+        bad += sum(await asyncio.gather(*(drive(s, cycle) for s in sessions)))
+    cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+    turns = 4 * n * cycles
+    gc.collect()
+    out = {
+        "sessions": n,
+        "turns": turns,
+        "gc_freeze": freeze,
+        "cpu_per_turn_ms": round(cpu / turns * 1000, 4),
+        "turns_per_s": round(turns / wall, 1),
+        "start_us_per_session": round(start_s / n * 1e6, 1),
+        "rss_mb": round(T.rss_kb() / 1024, 1),
+        "rss_growth_per_session_kb_during_run": round((T.rss_kb() - rss0) / n, 2),
+        "bad_turns": bad,
+    }
+    if freeze:
+        gc.unfreeze()
+    await asyncio.gather(*(s.aclose() for s in sessions))
+    return out
+
+
+def growth(sizes: list[int], rounds: int, min_turns: int, freeze: bool) -> dict[str, Any]:
+    """Each size in a fresh process, sizes interleaved per round; min/median/max per size."""
+    per: dict[int, list[dict[str, Any]]] = {n: [] for n in sizes}
+    load = [round(x, 2) for x in os.getloadavg()]
+    for _ in range(rounds):
+        for n in sizes:
+            cmd = [sys.executable, __file__, "--phase", "growth-one", "--sessions", str(n)]
+            cmd += ["--min-turns", str(min_turns)] + (["--gc-freeze"] if freeze else [])
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            per[n].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    cpu = {n: [r["cpu_per_turn_ms"] for r in runs] for n, runs in per.items()}
+    base = statistics.median(cpu[sizes[0]])
+    return {
+        "bench": "growth",
+        "gc_freeze": freeze,
+        "rounds": rounds,
+        "loadavg_at_start": load,
+        "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
+        "cpu_per_turn_ms": {str(n): T.spread(v) for n, v in cpu.items()},
+        "median_over_first_size": {
+            str(n): round(statistics.median(v) / base, 2) for n, v in cpu.items()
+        },
+        "rss_mb": {str(n): T.spread([r["rss_mb"] for r in runs]) for n, runs in per.items()},
+        "start_us_per_session": {
+            str(n): T.spread([r["start_us_per_session"] for r in runs]) for n, runs in per.items()
+        },
+        "bad_turns": sum(r["bad_turns"] for runs in per.values() for r in runs),
+        "runs": {str(n): runs for n, runs in per.items()},
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--turns", type=int, default=10_000)
@@ -158,10 +235,22 @@ def main() -> None:
     ap.add_argument("--max-context", type=int, default=None)
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--autosave", action="store_true", help="save to SQLite after every turn")
-    ap.add_argument("--phase", choices=("all", "long", "many"), default="all")
+    ap.add_argument(
+        "--phase", choices=("all", "long", "many", "growth", "growth-one"), default="all"
+    )
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1, 100, 1000, 10_000])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--min-turns", type=int, default=4000, help="growth: timed turns per size")
+    ap.add_argument("--gc-freeze", action="store_true", help="growth: gc.freeze() after warm-up")
     args = ap.parse_args()
     if args.phase == "many":
         print(json.dumps(asyncio.run(phase_many(args.sessions))))
+        return
+    if args.phase == "growth-one":
+        print(json.dumps(asyncio.run(phase_growth(args.sessions, args.min_turns, args.gc_freeze))))
+        return
+    if args.phase == "growth":
+        print(json.dumps(growth(args.sizes, args.rounds, args.min_turns, args.gc_freeze)))
         return
     result: dict[str, Any] = {"framework": "voxfsm", "python": sys.version.split()[0]}
     with tempfile.TemporaryDirectory() as tmp:

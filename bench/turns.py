@@ -4,9 +4,12 @@
 Customer service <-> billing / technical support, a shared ``record_name`` tool, a 4-turn
 cycle (question / handoff + greeting / tool + reply / handoff back + greeting), context
 carried on every handoff, a scripted LLM with no sleeps streaming 4 chunks per text reply.
-Phase 1: one session, 8 warm-up turns, then --turns timed turns.  Phase 2 (fresh child
-process): --sessions sessions started and driven through one cycle concurrently; RSS growth
-per extra session.  Prints one JSON line with the peer script's keys.
+Serial phase: one session, 8 warm-up turns, then --turns timed turns (CPU time per turn is
+the headline).  Concurrent phase: --sessions sessions started and driven through one cycle
+concurrently; RSS growth per extra session.  Each phase runs in a fresh process, in
+--rounds interleaved rounds together with the hand-written floor (``shared/bench/floor.py``)
+and, given ``--peer-python``, LiveKit Agents (``shared/bench/livekit_peer.py --config lean``);
+prints one JSON line: min/median/max per framework and the per-round ratios.
 
     python bench/turns.py --turns 200 --sessions 100
     python bench/turns.py --peer-python /path/to/livekit-venv/bin/python   # side by side
@@ -34,7 +37,13 @@ from voxfsm.agents.chat import FunctionCallOutput, item_text  # noqa: E402
 from voxfsm.agents.llm import ScriptedLLM, call, reply  # noqa: E402
 
 IMPORT_S = time.perf_counter() - _T0
-PEER = Path(__file__).resolve().parents[2] / "shared" / "bench" / "livekit_peer.py"
+# the peer scripts live next to the checkout (/work/shared/bench), also seen from a worktree
+_SHARED = next(
+    (p / "shared" / "bench" for p in Path(__file__).resolve().parents if (p / "shared").is_dir()),
+    Path(__file__).resolve().parents[2] / "shared" / "bench",
+)
+PEER = _SHARED / "livekit_peer.py"
+FLOOR = _SHARED / "floor.py"  # the same cycle hand-written on bare asyncio
 
 
 def rss_kb() -> int:
@@ -284,75 +293,113 @@ async def phase_concurrent(n: int) -> dict[str, Any]:
     }
 
 
-def run_peer(python: str, turns: int, sessions: int) -> dict[str, Any]:
-    cmd = [
-        python,
-        str(PEER),
-        "--turns",
-        str(turns),
-        "--sessions",
-        str(sessions),
-        "--config",
-        "lean",
-    ]
+def _json_of(cmd: list[str]) -> dict[str, Any]:
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def run_self(turns: int, sessions: int) -> dict[str, Any]:
+    """One voxfsm run in fresh processes: the serial phase, then the concurrent one."""
+    me = [sys.executable, __file__]
+    out = _json_of([*me, "--phase", "serial", "--turns", str(turns)])
+    if sessions > 0:
+        out["concurrent"] = _json_of([*me, "--phase", "concurrent", "--sessions", str(sessions)])
+        out["rss_per_session_kb"] = out["concurrent"]["rss_per_session_kb"]
+    return out
+
+
+def run_peer(python: str, turns: int, sessions: int) -> dict[str, Any]:
+    cmd = [python, str(PEER), "--turns", str(turns), "--sessions", str(sessions)]
+    return _json_of([*cmd, "--config", "lean"])
+
+
+def run_floor(turns: int, sessions: int) -> dict[str, Any]:
+    return _json_of(
+        [sys.executable, str(FLOOR), "--turns", str(turns), "--sessions", str(sessions)]
+    )
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    """min / median / max of one figure over the rounds."""
+    return {
+        "min": round(min(values), 4),
+        "median": round(statistics.median(values), 4),
+        "max": round(max(values), 4),
+    }
+
+
+HEADLINE = ("cpu_per_turn_mean_ms", "turns_per_s", "lat_mean_ms", "rss_per_session_kb", "import_s")
+
+
+def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        k: spread([r[k] for r in runs]) for k in HEADLINE if all(r.get(k) is not None for r in runs)
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--turns", type=int, default=200)
     ap.add_argument("--sessions", type=int, default=100)
-    ap.add_argument("--phase", choices=("all", "serial", "concurrent"), default="all")
+    ap.add_argument(
+        "--rounds", type=int, default=3, help="interleaved rounds (each in new processes)"
+    )
+    ap.add_argument("--phase", choices=("rounds", "serial", "concurrent"), default="rounds")
     ap.add_argument("--peer-python", help="python with livekit-agents: run the peer (lean) too")
+    ap.add_argument("--no-floor", action="store_true", help="skip the hand-written floor")
     args = ap.parse_args()
     if args.phase == "concurrent":
         print(json.dumps(asyncio.run(phase_concurrent(args.sessions))))
         return
-    serial = asyncio.run(phase_serial(args.turns))
-    out: dict[str, Any] = {"serial": serial}
-    if args.sessions > 0:
-        cmd = [sys.executable, __file__, "--phase", "concurrent", "--sessions", str(args.sessions)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        out["concurrent"] = json.loads(proc.stdout.strip().splitlines()[-1])
-    result: dict[str, Any] = {
-        "framework": "voxfsm",
-        "python": sys.version.split()[0],
-        "import_s": round(IMPORT_S, 3),
-        "loadavg_1m_at_end": round(os.getloadavg()[0], 2),
-        "turns": serial["turns"],
-        "turns_per_s": serial["turns_per_s"],
-        "cpu_per_turn_mean_ms": serial["cpu_per_turn_mean_ms"],
-        "lat_mean_ms": serial["lat_mean_ms"],
-        "lat_p50_ms": serial["lat_p50_ms"],
-        "lat_p99_ms": serial["lat_p99_ms"],
-        "peak_rss_mb": serial["peak_rss_mb"],
-        "rss_per_session_kb": out.get("concurrent", {}).get("rss_per_session_kb"),
-        **out,
-    }
+    if args.phase == "serial":
+        serial = asyncio.run(phase_serial(args.turns))
+        print(json.dumps({"import_s": round(IMPORT_S, 3), **serial}))
+        return
+    floor = not args.no_floor and FLOOR.exists()
+    load = [round(x, 2) for x in os.getloadavg()]
+    runs: dict[str, list[dict[str, Any]]] = {"voxfsm": []}
+    if floor:
+        runs["floor"] = []
     if args.peer_python:
-        peer = run_peer(args.peer_python, args.turns, args.sessions)
-        result["peer"] = {
-            k: peer.get(k)
-            for k in (
-                "version",
-                "import_s",
-                "turns_per_s",
-                "cpu_per_turn_mean_ms",
-                "lat_mean_ms",
-                "lat_p99_ms",
-                "peak_rss_mb",
-                "rss_per_session_kb",
-            )
-        }
-        result["ratio"] = {
-            "turns_per_s_x": round(result["turns_per_s"] / peer["turns_per_s"], 1),
-            "rss_per_session_fraction": round(
-                result["rss_per_session_kb"] / peer["rss_per_session_kb"], 3
-            )
-            if result["rss_per_session_kb"] and peer.get("rss_per_session_kb")
-            else None,
-        }
+        runs["livekit_lean"] = []
+    for _ in range(args.rounds):  # interleaved: a load change hits every framework alike
+        runs["voxfsm"].append(run_self(args.turns, args.sessions))
+        if floor:
+            runs["floor"].append(run_floor(args.turns, args.sessions))
+        if args.peer_python:
+            runs["livekit_lean"].append(run_peer(args.peer_python, args.turns, args.sessions))
+    mine = [r["cpu_per_turn_mean_ms"] for r in runs["voxfsm"]]
+    result: dict[str, Any] = {
+        "bench": "turns",
+        "python": sys.version.split()[0],
+        "turns": args.turns,
+        "sessions": args.sessions,
+        "rounds": args.rounds,
+        "loadavg_at_start": load,
+        "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
+        "summary": {name: summary(rs) for name, rs in runs.items()},
+        "bad_turns": {name: sum(r.get("bad_turns", 0) for r in rs) for name, rs in runs.items()},
+    }
+    ratios: dict[str, Any] = {}
+    if args.peer_python:  # per round, then spread: how many times less CPU per turn
+        peer = [r["cpu_per_turn_mean_ms"] for r in runs["livekit_lean"]]
+        ratios["livekit_cpu_per_turn_over_voxfsm"] = spread(
+            [p / m for p, m in zip(peer, mine, strict=True)]
+        )
+        rss = [
+            (m["rss_per_session_kb"], p.get("rss_per_session_kb"))
+            for m, p in zip(runs["voxfsm"], runs["livekit_lean"], strict=True)
+        ]
+        if all(m and p for m, p in rss):
+            ratios["voxfsm_rss_per_session_fraction"] = spread([m / p for m, p in rss])
+        result["peer_version"] = runs["livekit_lean"][0].get("version")
+    if floor:
+        low = [r["cpu_per_turn_mean_ms"] for r in runs["floor"]]
+        ratios["voxfsm_cpu_per_turn_over_floor"] = spread(
+            [m / f for m, f in zip(mine, low, strict=True)]
+        )
+    result["ratios"] = ratios
+    result["runs"] = runs
     print(json.dumps(result))
 
 

@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from transitions.extensions.asyncio import AsyncEventData, AsyncMachine
+from transitions.extensions.asyncio import AsyncEventData, AsyncMachine, AsyncTransition
 
 if TYPE_CHECKING:
     from .graph import WorkflowGraph
@@ -115,6 +115,14 @@ class MachineDefinition:
         # sorted: the machine's transition order must not depend on set iteration order
         for trigger, source, dest in sorted(self._edges, key=lambda t: (t[0], t[1], t[2] or "")):
             self.machine.add_transition(trigger, source, dest, conditions=[_TargetIs(dest)])
+        # each state-changing edge's own ``transitions`` object, looked up once: a commit
+        # then finds its transition with one dict lookup instead of building an event
+        self._moves: dict[Transition, AsyncTransition] = {}
+        for trigger, source, dest in self._edges:
+            if dest is not None:
+                for trans in self.machine.events[trigger].transitions[source]:
+                    if trans.dest == dest:
+                        self._moves[(trigger, source, dest)] = trans
 
     @classmethod
     def from_transitions(
@@ -157,6 +165,26 @@ class MachineDefinition:
     def knows(self, trigger: str, source: str, dest: str | None) -> bool:
         """True when the workflow's graph has this transition."""
         return (trigger, source, dest) in self._edges
+
+    def _plain(self, trans: AsyncTransition) -> bool:
+        """Whether taking ``trans`` runs nothing but the state change: no callback is hooked
+        on the machine, the transition or its two states (the definition adds none; code
+        that hooks one onto ``machine`` gets the full trigger path)."""
+        m = self.machine
+        if (
+            m.prepare_event
+            or m.before_state_change
+            or m.after_state_change
+            or m.finalize_event
+            or m.on_final
+            or trans.prepare
+            or trans.before
+            or trans.after
+            or len(trans.conditions) != 1
+        ):
+            return False
+        src, dst = m.states[trans.source], m.states[str(trans.dest)]
+        return not (src.on_exit or dst.on_enter or dst.final)
 
 
 class _Model:
@@ -218,6 +246,38 @@ class SessionMachine:
         ok = await defn.machine.events[trigger].trigger(self._model, target=target)
         if not ok:  # pragma: no cover - the guard of a known transition always matches
             raise RuntimeError(f"machine refused {trigger!r} from {source!r} to {target!r}")
+
+    def commit(self, trigger: str, target: str | None) -> None:
+        """:meth:`fire`, synchronously and by the cheapest ``transitions`` path.
+
+        A stay (``target`` None) cannot change the state: a known one costs one set lookup and
+        nothing runs.  A move the graph has is looked up in the definition's transitions
+        table; when nothing is hooked on it, ``transitions`` sets the state directly (what
+        its trigger would do after evaluating our guard), otherwise its full trigger runs.
+        Anything the graph lacks goes to :attr:`observed`, as in :meth:`fire`.
+        """
+        model = self._model
+        source = model.voxfsm_state
+        defn = self.definition
+        key = (trigger, source, target)
+        if key not in defn._edges:
+            self.observed[key] += 1  # the overlay, never the definition
+            if target is not None:
+                model.voxfsm_state = target
+            return
+        if target is None:
+            return
+        trans = defn._moves[key]
+        if defn._plain(trans):
+            defn.machine.set_state(target, model=model)
+            return
+        coro = self.fire(trigger, target)
+        try:
+            coro.send(None)
+        except StopIteration:
+            return
+        coro.close()
+        raise RuntimeError("the state machine suspended inside a transition")
 
     def set_state(self, state: str) -> None:
         """Jump without callbacks (session start and restore)."""

@@ -62,6 +62,11 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
+def _first(*values: Any) -> Any:
+    """The first value that is not None."""
+    return next((v for v in values if v is not None), None)
+
+
 class VoiceLoop(Recognition, Playout):
     """Runs ``session`` on ``source``/``sink`` until the source ends (or the task is cancelled).
 
@@ -76,6 +81,21 @@ class VoiceLoop(Recognition, Playout):
     confirms the silence, that result is used instead of decoding again (speech in between
     discards it). It saves most of the decode time on every turn; use it only with engines
     whose ``transcribe()`` has no side effects (not ``ScriptedSTT``).
+
+    Turn-taking (see :mod:`voxfsm.io._early`): a turn ends after ``end_silence_ms`` of
+    silence (default: the session's ``min_endpointing_delay``, else 600). With
+    ``min_end_silence_ms`` set, endpointing is adaptive: that shorter silence ends a turn
+    whose early transcript reads as a finished sentence, ``max_end_silence_ms`` (default:
+    ``max_endpointing_delay``, else 3 × ``end_silence_ms``) one that trails off, and
+    ``end_silence_ms`` one with no transcript yet. ``preemptive`` (default: the session's
+    ``preemptive_generation``) asks for the reply and synthesizes its first sentence on the
+    early transcript, before the turn is confirmed; speech that resumes cancels them and a
+    different final transcript does not use them, so the history only ever holds the
+    confirmed turn. ``warm_up`` loads the speech engines and runs each once before listening.
+
+    Pipeline nodes: the loop calls the active agent's ``stt_node`` (once per utterance) and
+    ``tts_node`` (once per reply) when it overrides them (see :mod:`voxfsm.agents.nodes`);
+    ``node_timeout_s`` bounds how long an ``stt_node`` may take after the utterance ended.
 
     There is no echo cancellation here: on a laptop whose microphone hears its own speakers,
     the agent would interrupt itself. Use a headset, or let the sound server cancel the echo
@@ -93,25 +113,45 @@ class VoiceLoop(Recognition, Playout):
         tts: Any = None,
         vad: Any = None,
         min_speech_ms: int = 100,
-        end_silence_ms: int = 600,
+        end_silence_ms: int | None = None,
         preroll_ms: int = 300,
-        min_interruption_ms: int = 300,
+        min_interruption_ms: int | None = None,
         speculate_ms: int | None = None,
         node_timeout_s: float = 30.0,
+        min_end_silence_ms: int | None = None,
+        max_end_silence_ms: int | None = None,
+        preemptive: bool | None = None,
+        warm_up: bool = True,
     ) -> None:
         self.session = session
         self.source = source
         self.sink = sink
         self._defaults = {"stt": stt, "tts": tts, "vad": vad}
+        # LiveKit's turn options given to the session fill in what is not passed here
+        options = session.options
+        self.end_silence_ms = _first(end_silence_ms, options.end_silence_ms, 600)
+        self.min_end_silence_ms = min_end_silence_ms
+        self.max_end_silence_ms = _first(
+            max_end_silence_ms, options.max_end_silence_ms, 3 * self.end_silence_ms
+        )
+        self.preemptive = bool(_first(preemptive, options.preemptive_generation, False))
+        self.warm_up = warm_up
         self._endpointing = {
             "min_speech_ms": min_speech_ms,
-            "end_silence_ms": end_silence_ms,
+            # adaptive: the endpointer itself only ends a turn that trails off
+            "end_silence_ms": (
+                self.end_silence_ms if min_end_silence_ms is None else self.max_end_silence_ms
+            ),
             "preroll_ms": preroll_ms,
         }
-        self.min_interruption_ms = min_interruption_ms
+        self.min_interruption_ms = _first(min_interruption_ms, options.min_interruption_ms, 300)
         self.speculate_ms = speculate_ms
         self.node_timeout_s = node_timeout_s
         self._node_utterance: NodeRecognition | None = None
+        self._fed, self._voiced_end, self._opened, self._closed_stt = 0, 0, 0, 0
+        self._partial: tuple[str, int] = ("", 0)
+        self._preempted: tuple[Agent, str] | None = None
+        self._presynth: tuple[Any, str, asyncio.Task[Any]] | None = None
         self._utterance: list[bytes] = []  # audio of the open utterance, as sent to the STT
         self._silent_ms = 0  # trailing silence in the open utterance
         self._guess: asyncio.Task[str] | None = None  # speculative decode of the utterance
@@ -169,6 +209,8 @@ class VoiceLoop(Recognition, Playout):
         self.session.add_listener(self._commits)
         self._silenced, self._fatal = False, None
         self._stopped.clear()
+        if self.warm_up:
+            await self._warm_up(agent or self._current_agent())
         stt_worker = self._spawn(self._stt_worker())
         listener = self._spawn(self._listen())
         try:
@@ -200,6 +242,24 @@ class VoiceLoop(Recognition, Playout):
             if self.session.output is self:
                 self.session.output = None
 
+    async def _warm_up(self, agent: Agent | None) -> None:
+        """Load the speech engines and run each once before listening, so the first turn
+        is as quick as the others (a model load or a first decode costs up to seconds)."""
+        stt, tts = self.plugin("stt", agent), self.plugin("tts", agent)
+        jobs = [
+            getattr(stt, "warm", None) or getattr(stt, "prepare", None),
+            getattr(tts, "warm", None) or getattr(tts, "prepare", None),
+        ]
+        started = asyncio.get_running_loop().time()
+        for result in await asyncio.gather(
+            *(job() for job in jobs if job is not None), return_exceptions=True
+        ):
+            if isinstance(result, Exception):  # the first turn will report it properly
+                logger.debug("warming up a speech engine failed: %s", result)
+        logger.debug(
+            "speech engines warm in %.0f ms", (asyncio.get_running_loop().time() - started) * 1e3
+        )
+
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
@@ -227,6 +287,7 @@ class VoiceLoop(Recognition, Playout):
         text = await done
         loop = asyncio.get_running_loop()
         metrics.mark("stt_final", loop.time())
+        self._end_preemption(used=bool(text.strip()))
         if not text.strip():
             logger.info("utterance with no words recognised; ignored")
             return

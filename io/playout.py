@@ -46,6 +46,7 @@ class Playout:
 
         def plugin(self, kind: str, agent: Agent | None = None) -> Any: ...
         def _fail(self, error: AudioDeviceError, source: str) -> None: ...
+        def _take_presynth(self, tts: Any, sentence: str) -> asyncio.Task[Any] | None: ...
 
     def _barge_in(self) -> None:
         speech = self.session.current_speech
@@ -75,7 +76,8 @@ class Playout:
 
         async def say(sentence: str) -> None:
             try:
-                clip = await tts.synthesize(sentence)
+                early = self._take_presynth(tts, sentence)  # made during the user's silence
+                clip = await (early if early is not None else tts.synthesize(sentence))
             except Exception as exc:
                 error = SpeechSynthesisError(
                     f"speech synthesis ({type(tts).__name__}) failed on {sentence!r}: {exc}; "

@@ -24,6 +24,7 @@ from voxfsm.agents import (
 )
 from voxfsm.agents.listeners import Commit, SessionListener
 from voxfsm.agents.nodes import overridden
+from voxfsm.io._early import EarlyEnd
 from voxfsm.io._nodes import NodeRecognition, engines_for
 from voxfsm.io._voice import DEVICE_HINT, SpeechRecognitionError, TurnMetrics, describe_end
 from voxfsm.io.audio import AudioDeviceError, AudioSource, Frame
@@ -45,7 +46,7 @@ class CommitCounter(SessionListener):
         self.count += 1
 
 
-class Recognition:
+class Recognition(EarlyEnd):
     """Frames in, utterances out (a mixin of :class:`~voxfsm.io.loop.VoiceLoop`)."""
 
     # state the loop's constructor sets
@@ -118,8 +119,15 @@ class Recognition:
         was_open = ep.in_speech
         event = ep.push(frame)
         if was_open and ep.in_speech:
-            self._to_stt(frame.tobytes())
+            pcm = frame.tobytes()
+            self._fed += len(pcm)
+            if ep.last_is_speech:
+                self._voiced_end = self._fed
+                self._speech_resumed()
+            self._to_stt(pcm)
             self._speculate(ep.last_is_speech)
+            if not ep.last_is_speech:
+                self._check_early_end()
         if event is not None:
             self._on_event(event)
         if self._speaking and ep.speech_ms >= self.min_interruption_ms:
@@ -131,6 +139,10 @@ class Recognition:
             self._set_user_state("speaking")
             self._utterance, self._silent_ms, self._guess = [], 0, None
             self._node_utterance = self._start_node(self._current_agent())
+            self._fed = len(event.pcm)
+            self._voiced_end = self._fed
+            self._partial = ("", 0)
+            self._opened += 1
             self._to_stt(event.pcm)
             return
         self._set_user_state("listening")
@@ -212,7 +224,9 @@ class Recognition:
         stt = self.plugin("stt", self._current_agent())
         if self._guess is None and self._silent_ms >= self.speculate_ms and stt is not None:
             logger.debug("speculative decode after %d ms of silence", self._silent_ms)
-            self._guess = self._spawn(self._decode(stt, b"".join(self._utterance)))
+            guess = self._guess = self._spawn(self._decode(stt, b"".join(self._utterance)))
+            # its transcript may be enough to end the turn (adaptive endpointing)
+            guess.add_done_callback(lambda t: self._check_early_end() if t is self._guess else None)
 
     async def _decode(self, stt: Any, pcm: bytes) -> str:
         start = asyncio.get_running_loop().time()
@@ -286,6 +300,12 @@ class Recognition:
             self._stt_broken = True
             await self._drop_stream(stream, exc)
             return
+        if self._closed_stt == self._opened - 1:  # audio of the utterance still open
+            text = self._partial[0]
+            if result is not None and not result.is_final:
+                text = result.text
+            self._partial = (text, self._partial[1] + len(pcm))
+            self._check_early_end()
         if result is None or not result.text:
             return
         if not result.is_final:
@@ -300,6 +320,7 @@ class Recognition:
             self._on_event(event)
 
     async def _finish_utterance(self, done: asyncio.Future[str]) -> None:
+        self._closed_stt += 1
         guess = self._guesses.pop(done, None)
         if self._stt_broken:  # already reported: the utterance is dropped
             self._stt_broken = False

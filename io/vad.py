@@ -163,7 +163,7 @@ class EndpointEvent:
     samples: Frame
     speech_ms: int
     """Milliseconds of frames the VAD called speech in this utterance so far."""
-    reason: Literal["silence", "stt", "max_length", "flush", ""] = ""
+    reason: Literal["silence", "stt", "complete", "max_length", "flush", ""] = ""
     """Why a ``speech_ended`` fired."""
     trailing_silence_ms: int = 0
     """Non-speech at the end of ``samples``: the speech itself ended this long ago."""
@@ -266,7 +266,14 @@ class Endpointer:
         """Voiced milliseconds in the open utterance (0 when none is open)."""
         return self._voiced * FRAME_MS if self._utterance else 0
 
-    def _end(self, reason: Literal["silence", "stt", "max_length", "flush"]) -> EndpointEvent:
+    @property
+    def silence_ms(self) -> int:
+        """Trailing non-speech in the open utterance (0 when none is open)."""
+        return self._silent * FRAME_MS if self._utterance else 0
+
+    def _end(
+        self, reason: Literal["silence", "stt", "complete", "max_length", "flush"]
+    ) -> EndpointEvent:
         event = EndpointEvent(
             "speech_ended",
             np.concatenate(self._utterance),
@@ -278,9 +285,10 @@ class Endpointer:
         self._voiced = self._silent = 0
         return event
 
-    def end_of_utterance(self) -> EndpointEvent | None:
-        """The STT engine heard the end of a sentence: end the utterance now, if one is open."""
-        return self._end("stt") if self._utterance else None
+    def end_of_utterance(self, reason: Literal["stt", "complete"] = "stt") -> EndpointEvent | None:
+        """End the utterance now, if one is open: the STT engine heard the end of a sentence
+        (``"stt"``), or the transcript so far reads as a finished turn (``"complete"``)."""
+        return self._end(reason) if self._utterance else None
 
     def flush(self) -> EndpointEvent | None:
         """The audio stream ended: close an open utterance."""

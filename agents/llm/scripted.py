@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Union
 
 import attrs
@@ -124,6 +124,8 @@ class ScriptedLLM(LLM):
         self._chunk_words = chunk_words
         self._record = record
         self.requests: list[Request] = []
+        # the text chunks of each reply text seen (chunks are immutable; calls get fresh ids)
+        self._pieces: dict[str, tuple[LLMChunk, ...]] = {}
 
     def respond(self, chat_ctx: ChatContext, tools: Sequence[FunctionTool]) -> ScriptedReply:
         """The scripted reply for this context (no side effects besides nothing)."""
@@ -146,23 +148,68 @@ class ScriptedLLM(LLM):
     ) -> LLMStream:
         """Stream the scripted reply (LiveKit's extra options, e.g. ``conn_options``, are
         accepted and have no effect)."""
-        return LLMStream(self._stream(chat_ctx, tools or (), tool_choice))
+        return _ScriptedStream(self, chat_ctx, tools or (), tool_choice)
 
-    async def _stream(
+    def _chunks(
         self, chat_ctx: ChatContext, tools: Sequence[FunctionTool], tool_choice: ToolChoice
-    ) -> AsyncIterator[LLMChunk]:
+    ) -> tuple[LLMChunk, ...]:
+        """The whole reply to one request, as the chunks it streams (recorded if asked)."""
         if self._record:
             self.requests.append(
                 Request(chat_ctx.copy(), tuple(t.name for t in tools), tool_choice)
             )
         resp = self.respond(chat_ctx, tools)
-        calls = () if tool_choice == "none" else tuple(c.request() for c in resp.calls)
-        if self._chunk_words and resp.text:
-            words = resp.text.split(" ")
+        calls = (
+            ()
+            if tool_choice == "none" or not resp.calls
+            else tuple(c.request() for c in resp.calls)
+        )
+        text = resp.text
+        if not (self._chunk_words and text):
+            return (LLMChunk(text, calls),)
+        pieces = self._pieces.get(text)
+        if pieces is None:
+            if len(self._pieces) >= 256:  # a script generating endless texts: keep it bounded
+                self._pieces.clear()
+            words = text.split(" ")
             n = self._chunk_words
-            for i in range(0, len(words), n):
-                last = i + n >= len(words)
-                piece = " ".join(words[i : i + n]) + ("" if last else " ")
-                yield LLMChunk(piece, calls if last else ())
-            return
-        yield LLMChunk(resp.text, calls)
+            last = len(words) - 1
+            pieces = self._pieces[text] = tuple(
+                LLMChunk(" ".join(words[i : i + n]) + ("" if i + n > last else " "))
+                for i in range(0, len(words), n)
+            )
+        if calls:  # the calls come with the last piece of text
+            pieces = (*pieces[:-1], LLMChunk(pieces[-1].text, calls))
+        return pieces
+
+
+class _ScriptedStream(LLMStream):
+    """The stream of one scripted reply: decided on the first read, then handed out chunk by
+    chunk (no generator, no per-chunk conversion: these are ``LLMChunk`` already)."""
+
+    def __init__(
+        self,
+        llm: ScriptedLLM,
+        chat_ctx: ChatContext,
+        tools: Sequence[FunctionTool],
+        tool_choice: ToolChoice,
+    ) -> None:
+        self._llm = llm
+        self._request: tuple[Any, ...] | None = (chat_ctx, tools, tool_choice)
+        self._ready: tuple[LLMChunk, ...] = ()
+        self._next = 0
+        self._closed = False
+
+    async def __anext__(self) -> LLMChunk:
+        if self._request is not None:
+            request, self._request = self._request, None
+            if not self._closed:
+                self._ready = self._llm._chunks(*request)
+        n = self._next
+        if self._closed or n >= len(self._ready):
+            raise StopAsyncIteration
+        self._next = n + 1
+        return self._ready[n]
+
+    async def aclose(self) -> None:
+        self._closed = True

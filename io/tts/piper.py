@@ -78,6 +78,10 @@ class PiperTTS:
         samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
         return AudioClip(samples=samples.astype(np.int16), sample_rate=voice.config.sample_rate)
 
+    async def warm(self) -> None:
+        """Load the voice and run it once now, so the first reply does not wait for it."""
+        await self.synthesize("Ready.")
+
     async def synthesize(self, text: str) -> AudioClip:
         """Render ``text`` in a worker thread."""
         return await asyncio.to_thread(self._render, text)

@@ -211,6 +211,10 @@ class Pyttsx3TTS:
             driver._save_file = None
         return clip
 
+    async def warm(self) -> None:
+        """Start the engine and pick the voice now, so the first reply does not wait for it."""
+        await self.synthesize("Ready.")
+
     async def synthesize(self, text: str) -> AudioClip:
         """Render ``text`` to audio on the pyttsx3 thread (typically 10-30 ms per sentence)."""
         if not text.strip():

@@ -101,3 +101,22 @@ def test_restoring_into_a_state_the_graph_lacks_does_not_change_the_definition()
     m = SessionMachine(defn)
     m.set_state("ghost")
     assert m.state == "ghost" and not defn.has_state("ghost")
+
+
+def test_commit_takes_moves_synchronously_and_stays_cost_no_trigger() -> None:
+    defn = MachineDefinition.from_graph(build_graph(Desk))
+    m = SessionMachine(defn)
+    m.set_state("desk")
+    m.commit("to_billing", "billing")  # nothing hooked: transitions sets the state directly
+    assert m.state == "billing" and not m.observed
+    fired: list[str] = []
+    defn.machine.prepare_event.append(lambda event: fired.append(event.event.name))
+    try:
+        m.commit("lookup", None)  # a stay cannot change the state: no trigger runs
+        assert fired == [] and m.state == "billing"
+        m.commit("back", "desk")  # a hooked callback gets the full trigger path
+        assert fired == ["back"] and m.state == "desk"
+    finally:
+        defn.machine.prepare_event.clear()
+    m.commit("lookup", None)  # a stay the graph lacks still goes to the overlay
+    assert m.observed == {("lookup", "desk", None): 1}
