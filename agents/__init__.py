@@ -8,6 +8,12 @@ from __future__ import annotations
 
 # LiveKit code reaches these as attributes: `from livekit.agents import llm, cli, metrics`
 from voxfsm.agents import beta, cli, inference, llm, metrics, utils
+from voxfsm.agents._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+)
 from voxfsm.agents.agent import Agent, AgentTask
 from voxfsm.agents.chat import (
     AgentHandoff,
@@ -48,6 +54,7 @@ from voxfsm.agents.run_result import (
     RunResult,
 )
 from voxfsm.agents.session import AgentSession
+from voxfsm.agents.simulation import SimulationContext
 from voxfsm.agents.speech import PlayoutResult, ReplyBrokenOff, SpeechHandle
 from voxfsm.agents.tools import FunctionTool, StopResponse, ToolError, ToolFlag, function_tool
 from voxfsm.agents.voice import room_io
@@ -61,6 +68,10 @@ from voxfsm.agents.voice.room_io import RoomInputOptions, RoomOutputOptions
 
 __all__ = [
     "NOT_GIVEN",
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
     "Agent",
     "AgentHandoff",
     "AgentHandoffEvent",
@@ -98,6 +109,7 @@ __all__ = [
     "RunContext",
     "RunEvent",
     "RunResult",
+    "SimulationContext",
     "SpeechHandle",
     "StopResponse",
     "ToolError",

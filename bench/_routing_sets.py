@@ -89,3 +89,45 @@ RESTAURANT_GREETER: list[tuple[str, str, str]] = [
     ("held", "say", "Are you still open?"),
     ("held", "say", "Hi there, how are you?"),
 ]
+
+# ---- "test": written at the start of session 3, before any of that session's changes, and
+# never run while tuning the prompt, grammar, bias or instructions; reported separately.
+CUSTOMER_SERVICE += [
+    ("test", "transfer_to_billing", "There's a charge on my statement I don't recognise."),
+    ("test", "transfer_to_billing", "can I set up a payment plan"),
+    ("test", "transfer_to_billing", "I cancelled last month but you still took the money"),
+    ("test", "transfer_to_billing", "I'd like to update my billing address."),
+    ("test", "transfer_to_billing", "my direct debit bounced"),
+    ("test", "transfer_to_billing", "why has my price gone up"),
+    ("test", "transfer_to_tech_support", "The lights on the box are all orange."),
+    ("test", "transfer_to_tech_support", "my laptop says connected no internet"),
+    ("test", "transfer_to_tech_support", "the internet goes really slow at night"),
+    ("test", "transfer_to_tech_support", "I can't log into the router settings page."),
+    ("test", "transfer_to_tech_support", "the wi fi doesn't reach upstairs"),
+    ("test", "transfer_to_tech_support", "Web pages just won't load."),
+    ("test", "say", "Good morning."),
+    ("test", "say", "Yes, that's right."),
+    ("test", "say", "Could you repeat that?"),
+    ("test", "say", "What's your name?"),
+    ("test", "say", "Thank you, that's all for now."),
+]
+
+RESTAURANT_GREETER += [
+    ("test", "to_takeaway", "I'd like to order some food please."),
+    ("test", "to_takeaway", "can I get a pizza and a coffee"),
+    ("test", "to_takeaway", "I want to pick up some dinner later."),
+    ("test", "to_takeaway", "Takeaway please."),
+    ("test", "to_takeaway", "two salads to go"),
+    ("test", "to_takeaway", "I'd like to place an order for collection."),
+    ("test", "to_reservation", "Can I book a table for two tonight?"),
+    ("test", "to_reservation", "I'd like a reservation for Friday at eight."),
+    ("test", "to_reservation", "have you got a table free on saturday"),
+    ("test", "to_reservation", "we'd like to come and eat there tomorrow, four of us"),
+    ("test", "to_reservation", "book a table please"),
+    ("test", "to_reservation", "I need to reserve a table for a work dinner."),
+    ("test", "say", "What time do you close?"),
+    ("test", "say", "Is the salad vegetarian?"),
+    ("test", "say", "Hello?"),
+    ("test", "say", "How much is the ice cream?"),
+    ("test", "say", "Hold on, someone's at the door."),
+]

@@ -120,6 +120,7 @@ async def decide(llm: LocalLLM, agent: Agent, base: ChatContext, text: str) -> d
     stats = llm.last_stats
     if stats is not None:
         out["prompt_tokens"], out["reused_tokens"] = stats.prompt_tokens, stats.reused_tokens
+        out["call_log_odds"] = stats.call_log_odds
     return out
 
 
@@ -167,6 +168,14 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
             k: {"correct": sum(v), "n": len(v), "accuracy": round(sum(v) / len(v), 3)}
             for k, v in sorted(per_class.items())
         },
+        "accuracy_per_split": {
+            k: round(
+                sum(r["action"] == r["expected"] for r in rows if r["split"] == k)
+                / sum(r["split"] == k for r in rows),
+                3,
+            )
+            for k in sorted({r["split"] for r in rows})
+        },
         "malformed": sum(r["action"] == "malformed" for r in rows),
         "confusions": dict(
             Counter(
@@ -185,11 +194,12 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def run_workflow(
-    llm: LocalLLM, name: str, split: str, limit: int | None, tts: Any
+    llm: LocalLLM, name: str, split: str, limit: int | None, tts: Any, follow: bool = True
 ) -> dict[str, Any]:
     build, labelled = WORKFLOWS[name]
     agent, base, messages = build()
-    chosen = [(s, e, t) for s, e, t in labelled if split == "all" or s == split][:limit]
+    wanted = {"all": ("dev", "held", "test"), "tuned": ("dev", "held")}.get(split, (split,))
+    chosen = [(s, e, t) for s, e, t in labelled if s in wanted][:limit]
     llm._runner().cache._entries.clear()  # cold: nothing of this workflow's prompt is cached
     llm._runner().load()._ctx.kv_cache_clear()
     llm._runner().load().n_tokens = 0
@@ -197,7 +207,7 @@ async def run_workflow(
     for i, (where, expected, text) in enumerate(chosen):
         row = await decide(llm, agent, base, text)
         row.update(split=where, expected=expected, cold=i == 0)
-        if row["action"] in messages:
+        if row["action"] in messages and follow:
             call = FunctionCall(
                 call_id="c2", name=row["action"], arguments=row.get("arguments", "{}")
             )
@@ -214,7 +224,7 @@ async def run_workflow(
         mark = "ok " if row["action"] == expected else "BAD"
         print(
             f"{mark} {name:16} {expected:26} -> {row['action']:26} "
-            f"{row.get('decision_s', 0):5.2f}s "
+            f"{row.get('decision_s', 0):5.2f}s {row.get('call_log_odds')} "
             f"{text!r}",
             file=sys.stderr,
         )
@@ -228,10 +238,20 @@ async def main() -> None:
     parser.add_argument("--model", default=None, help="local model name or .gguf path")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--workflow", choices=[*WORKFLOWS, "all"], default="all")
-    parser.add_argument("--split", choices=["dev", "held", "all"], default="all")
+    parser.add_argument(
+        "--split",
+        choices=["dev", "held", "test", "tuned", "all"],
+        default="all",
+        help="tuned = dev + held (looked at while tuning); test was never tuned on",
+    )
     parser.add_argument("--limit", type=int, default=None, help="first N utterances per workflow")
     parser.add_argument("--tts", action="store_true", help="time espeak on the first sentence")
     parser.add_argument("--rows", action="store_true", help="include every utterance's row")
+    parser.add_argument(
+        "--decisions-only",
+        action="store_true",
+        help="skip the old agent's follow-up after a transfer (faster; no first_sentence_s)",
+    )
     parser.add_argument(
         "--timeout", type=float, default=300.0, help="seconds per reply (LocalLLM timeout=)"
     )
@@ -249,7 +269,9 @@ async def main() -> None:
     names = list(WORKFLOWS) if args.workflow == "all" else [args.workflow]
     results = {}
     for name in names:
-        res = await run_workflow(llm, name, args.split, args.limit, tts)
+        res = await run_workflow(
+            llm, name, args.split, args.limit, tts, follow=not args.decisions_only
+        )
         results[name] = res if args.rows else res["summary"]
     print(
         json.dumps(

@@ -70,10 +70,10 @@ class CustomerService(Agent):
             instructions=(
                 "You are the customer service agent of Acme Broadband, on the phone. Ask for "
                 "the caller's name and record it. You do not handle bills or technical "
-                "problems yourself: transfer anything about money, bills or payments to "
-                "billing, and anything about the internet, wifi or equipment to technical "
-                "support. Answer greetings and simple questions yourself, in one or two short "
-                "sentences: they are spoken aloud."
+                "problems yourself: transfer anything about money, bills, payments or payment "
+                "cards to billing, and anything about the internet, wifi or equipment to "
+                "technical support. Answer greetings, 'can you hear me', and simple questions "
+                "yourself, in one or two short sentences: they are spoken aloud."
             ),
             chat_ctx=chat_ctx,
             tools=[record_name],
@@ -85,8 +85,8 @@ class CustomerService(Agent):
 
     @function_tool
     async def transfer_to_billing(self, ctx: Ctx) -> tuple[Billing, str]:
-        """Transfer the caller to billing: bills, charges, payments, refunds, fees, invoices,
-        balances, due dates, direct debits."""
+        """Transfer the caller to billing: bills, charges, payments, payment cards, refunds,
+        fees, invoices, balances, due dates, direct debits."""
         return Billing(chat_ctx=self.chat_ctx), f"Transferring {_first_name(ctx)} to billing."
 
     @function_tool

@@ -125,7 +125,8 @@ class BackToGreeter(RestaurantAgent):
 
     @function_tool
     async def to_greeter(self) -> tuple[Greeter, str]:
-        """Hand the caller back to the greeter, e.g. when they want something you don't handle."""
+        """Hand the caller back to the greeter, only for what no other tool of yours does (e.g.
+        booking a table)."""
         return reuse(self.session, Greeter).take_over_from(self), "Transferring to the greeter."
 
 
@@ -143,12 +144,12 @@ class Greeter(RestaurantAgent):
     def __init__(self) -> None:
         super().__init__(
             instructions=(
-                "You are the friendly host of Luigi's restaurant on the phone. You take "
-                "neither bookings nor orders yourself: as soon as the caller wants to order "
-                "food (takeaway, to go, to pick up), call to_takeaway; as soon as they want a "
-                "table, call to_reservation. Answer questions about the menu and prices "
-                f"yourself. The menu: {MENU_TEXT}. Keep answers to one or two short "
-                "sentences: they are spoken aloud."
+                "You are the friendly host of Luigi's restaurant, answering the phone. You "
+                "take neither orders nor bookings yourself: transfer anyone who wants to "
+                "order food (takeaway, to go, pick up, collection) to takeaway, and anyone "
+                "who wants to book, reserve or change a table to reservations. Answer "
+                f"questions about the menu and prices yourself. The menu: {MENU_TEXT}. Keep "
+                "answers to one or two short sentences: they are spoken aloud."
             ),
             tts=voice("restaurant.greeter"),
         )
@@ -253,7 +254,7 @@ class Takeaway(BackToGreeter):
 
     @function_tool
     async def add_to_order(self, ctx: Ctx, item: MenuItem, quantity: int = 1) -> str:
-        """Add an item from the menu to the order.
+        """Add an item from the menu to the order, each time the caller asks for one.
 
         Args:
             item: The menu item.
@@ -332,7 +333,8 @@ class Checkout(BackToGreeter):
         expiry: Annotated[str, "Expiry date as MM/YY"],
         cvv: Annotated[str, "The 3 or 4 digit security code"],
     ) -> str:
-        """Record the caller's card details. Read the number back to the caller first."""
+        """Save the card number, expiry date and security code as soon as the caller gives
+        them."""
         digits = re.sub(r"[\s-]", "", number)
         problems = []
         if not re.fullmatch(r"\d{12,19}", digits):
@@ -348,7 +350,8 @@ class Checkout(BackToGreeter):
 
     @function_tool
     async def confirm_checkout(self, ctx: Ctx) -> tuple[Greeter, str]:
-        """Charge the order to the card once the caller has agreed to pay."""
+        """Charge the order to the saved card once the caller agrees to pay (e.g. "yes, go
+        ahead")."""
         data = ctx.userdata
         _unpaid(data)
         if not data.order:
@@ -385,6 +388,9 @@ DEMO_TURNS: list[str] = [
     "Yes, go ahead.",
     "No thank you, goodbye!",
 ]
+
+DEMO_PATH = ["greeter", "takeaway", "checkout", "greeter"]
+"""The agents :data:`DEMO_TURNS` goes through; ``voxfsm demo`` reports a call that did not."""
 
 
 def _demo_script() -> Rules:

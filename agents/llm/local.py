@@ -6,12 +6,14 @@
 ``"local/PATH.gguf"`` any ChatML model file. Agents built with ``llm="local"`` on every
 handoff share one loaded model.
 
-How a reply is made (``_chatml.py``, ``_grammar.py``): the prompt is ChatML with the agent's
-tools listed as actions; a grammar makes the reply start with ``say:`` (free text follows and
-is streamed as it is generated) or with one tool's name and JSON arguments that fit its schema.
-One call per reply (parallel calls are off). Every reply is bounded by ``max_tokens`` and by
-``timeout`` seconds; decoding runs on a worker thread, never on the event loop, and stops at
-the next token when the reader goes away (barge-in).
+How a reply is made (``_chatml.py``, ``_decide.py``, ``_grammar.py``): the prompt is ChatML
+with the agent's tools in Qwen's tool format; from the first token's distribution, words or a
+call is decided once (``tool_bias``); then a grammar holds the reply to that choice — one line
+of words, streamed as it is generated, or ``<tool_call>`` with one of the agent's tool names
+and JSON arguments that fit its schema. One call per reply (parallel calls are off). Every
+reply is bounded by ``max_tokens`` and by ``timeout`` seconds; decoding runs on a worker
+thread, never on the event loop, and stops at the next token when the reader goes away
+(barge-in).
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from voxfsm.agents.llm._chatml import END, START, Action, render
+from voxfsm.agents.llm._chatml import CALL_OPEN, END, START, Action, render
+from voxfsm.agents.llm._decide import call_log_odds
 from voxfsm.agents.llm._gguf_parts import (
     DEFAULT_LLM,
     KNOWN_LLMS,
@@ -40,12 +43,11 @@ from voxfsm.agents.llm._gguf_parts import (
     parts_installed,
 )
 from voxfsm.agents.llm._grammar import (
-    TEXT,
     TEXT_ONLY,
     MalformedReply,
-    action_of,
-    build_grammar,
-    parse_reply,
+    arguments_grammar,
+    parse_call,
+    takes_arguments,
 )
 from voxfsm.agents.llm._runner import (
     Cancelled,
@@ -64,11 +66,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("voxfsm.agents.llm")
 
-TOOL_BIAS = 1.6
-"""Default ``tool_bias`` (see :class:`LocalLLM`). Calibrated on the ``dev`` utterances of
-bench/routing.py for customer service with Qwen2.5-Coder-1.5B: at the first token, the tool
-names' best logit minus the best other token's was -1.11 to 3.32 for the 8 transfers and
--9.82 to -2.08 for the 3 plain answers; 1.6 is about midway between the two classes."""
+TOOL_BIAS = 1.65
+"""Default ``tool_bias`` (see :class:`LocalLLM`). Calibrated on the tuning utterances (``dev`` and
+``held``) of bench/routing.py with Qwen2.5-Coder-1.5B: the call log-odds at the first token were
+-1.57 to 0.68 for the 48 transfers and -12.2 to -1.72 for the 20 plain answers but one, in
+both workflows; 1.65 puts the line between them."""
 
 _LLAMA_HINT = (
     "llama-cpp-python is not installed: run `bash .ci/llama.sh` (builds it once, then installs "
@@ -143,12 +145,11 @@ class _Plan:
     """One request as the worker runs it."""
 
     prompt: str
-    grammar: str | None
     actions: tuple[Action, ...]
-    forced_text: bool
-    """Tools are off: all output is text."""
-    choosing: bool = False
-    """Words and tools are both allowed: ``tool_bias`` applies to the first token."""
+    mode: str
+    """``"text"`` (words only), ``"call"`` (a call only) or ``"auto"`` (decided first)."""
+    only: str | None = None
+    """The one tool a call may name (``tool_choice`` naming it)."""
 
 
 class LocalLLM(LLM):
@@ -160,9 +161,9 @@ class LocalLLM(LLM):
     model is loaded, ``load_timeout`` the first load. ``n_threads`` defaults to
     ``$VOXFSM_LLM_THREADS`` or the usable cores (at most 4). ``temperature=0`` is greedy:
     the same conversation routes the same way. ``cache_mb`` bounds the per-agent prompt-prefix
-    KV cache. ``tool_bias`` is added to the logit of each tool name's first token at the
-    first position of a reply that may be words or a call: small models under-use tools, and
-    this evens the choice out (calibrated on the labelled utterances of bench/routing.py).
+    KV cache. ``tool_bias`` is added to the log-odds of a call at the first token of a reply
+    that may be words or a call (``_decide.py``): small models under-use tools, and this
+    evens the choice out (calibrated on the labelled utterances of bench/routing.py).
     """
 
     def __init__(
@@ -242,15 +243,27 @@ class LocalLLM(LLM):
         plan = self._plan(chat_ctx, tools, "auto")
         runner = await asyncio.to_thread(self._runner)
 
-        def job(llm: Any) -> None:
-            tokens = llm.tokenize(plan.prompt.encode(), add_bos=True, special=True)
-            runner.prefill(llm, tokens, Stats())
-            llm.eval(tokens[llm.n_tokens : -1] if llm.n_tokens < len(tokens) else [])
-            runner.remember(llm)
+        cancel = threading.Event()
 
-        await self._bounded(
-            asyncio.wrap_future(runner.submit(job)), self.timeout, "timeout", "warm"
-        )
+        def check() -> None:
+            if cancel.is_set():
+                raise Cancelled
+
+        def job(llm: Any) -> None:
+            tokens = encode(llm, plan.prompt)
+            try:
+                runner.prefill(llm, tokens, Stats())
+                runner.evaluate(llm, tokens, check)
+            finally:
+                runner.remember(llm)
+
+        try:
+            await self._bounded(
+                asyncio.wrap_future(runner.submit(job)), self.timeout, "timeout", "warm"
+            )
+        except (Cancelled, asyncio.CancelledError):
+            cancel.set()  # the reply it prepared came first: stop at the next batch
+            raise
 
     # ------------------------------------------------------------------ the request
 
@@ -266,21 +279,23 @@ class LocalLLM(LLM):
         else:
             actions = self._actions_by_instructions.get(key)
         if actions is None:  # an agent without tools: plain ChatML
-            return _Plan(render(chat_ctx, None), None, (), False)
+            return _Plan(render(chat_ctx, None), (), "text")
         if not tools or tool_choice == "none":
-            return _Plan(render(chat_ctx, actions), TEXT_ONLY, actions, True)
+            return _Plan(render(chat_ctx, actions), actions, "text")
         only = None
         if isinstance(tool_choice, dict):
             only = tool_choice.get("function", {}).get("name") or tool_choice.get("name")
             if not only:
                 raise ValueError(f"tool_choice {tool_choice!r} names no tool")
+            if only not in {a.name for a in actions}:
+                raise ValueError(f"tool_choice names {only!r}, which is not among the tools")
         elif tool_choice not in ("auto", "required"):
             raise ValueError(
                 "tool_choice must be 'auto', 'none', 'required' or a named tool, "
                 f"got {tool_choice!r}"
             )
-        grammar = build_grammar(actions, say=tool_choice == "auto", only=only)
-        return _Plan(render(chat_ctx, actions), grammar, actions, False, tool_choice == "auto")
+        mode = "auto" if tool_choice == "auto" else "call"
+        return _Plan(render(chat_ctx, actions), actions, mode, only)
 
     async def chat(
         self,
@@ -306,8 +321,7 @@ class LocalLLM(LLM):
         first_wait = self.timeout * 2 + (0 if runner.loaded else self.load_timeout)
         fut = runner.submit(lambda llm: self._job(llm, runner, plan, cancel, emit, stats))
         fut.add_done_callback(lambda f: emit(_Done(f)))
-        decided: str | None = TEXT if plan.forced_text or not plan.actions else None
-        out: list[str] = []
+        call: str | None = None
         try:
             wait = first_wait
             while True:
@@ -316,25 +330,15 @@ class LocalLLM(LLM):
                 if isinstance(item, _Done):
                     item.future.result()  # re-raises the worker's error
                     break
-                out.append(item)
-                if decided is None:
-                    decided = action_of("".join(out), plan.actions)
-                    if decided == TEXT:
-                        yield LLMChunk("".join(out))
-                elif decided == TEXT:
+                if isinstance(item, _Call):
+                    call = item.output
+                elif item:
                     yield LLMChunk(item)
         finally:
             cancel.set()
             self.last_stats = stats
-        if decided is None and out:  # ended while still a prefix of a tool's name
-            if stats.finish != "length":  # a short answer such as "Re" for tool "record_name"
-                parsed = parse_reply("".join(out), plan.actions)
-                if parsed.call is None:
-                    yield LLMChunk(parsed.text)
-                    return
-            decided = "cut"  # _call() reports the cut (or returns the whole call)
-        if decided not in (None, TEXT):
-            yield LLMChunk(calls=(self._call(plan, "".join(out), stats),))
+        if call is not None:
+            yield LLMChunk(calls=(self._call(plan, call, stats),))
 
     def _call(self, plan: _Plan, output: str, stats: Stats) -> ToolCallRequest:
         if stats.finish == "length":
@@ -343,12 +347,9 @@ class LocalLLM(LLM):
                 f"while writing a tool call ({output[:60]!r}...); raise max_tokens="
             )
         try:
-            parsed = parse_reply(output, plan.actions)
+            name, arguments = parse_call(output, plan.actions)
         except MalformedReply as exc:
-            raise LLMError(f"the local model {self.name!r} sent a malformed reply: {exc}") from exc
-        if parsed.call is None:
-            raise LLMError(f"the local model {self.name!r} sent no call: {output[:80]!r}")
-        name, arguments = parsed.call
+            raise LLMError(f"the local model {self.name!r} sent a malformed call: {exc}") from exc
         return ToolCallRequest(
             call_id=f"local_{uuid.uuid4().hex[:16]}", name=name, arguments=arguments
         )
@@ -362,66 +363,119 @@ class LocalLLM(LLM):
         emit: Any,
         stats: Stats,
     ) -> None:
-        from llama_cpp import LlamaGrammar  # imported by the runner already
-
         t0 = time.perf_counter()
         deadline = t0 + self.timeout
-        tokens = llm.tokenize(plan.prompt.encode(), add_bos=True, special=True)
+
+        def check() -> None:
+            if cancel.is_set():
+                raise Cancelled
+            if time.perf_counter() > deadline:
+                raise LLMError(
+                    f"the local model {self.name!r} did not finish a reply within "
+                    f"{self.timeout:g} s (timeout=); the machine may be busy: raise "
+                    "timeout=, lower max_tokens=, or use fewer tools"
+                )
+
+        tokens = encode(llm, plan.prompt)
         stats.prompt_tokens = len(tokens)
         if len(tokens) + 16 >= self.n_ctx:
             raise LLMError(
                 f"the conversation is {len(tokens)} tokens, too long for the local model's "
                 f"context of n_ctx={self.n_ctx}: raise n_ctx= or truncate the agent's chat_ctx"
             )
-        runner.prefill(llm, tokens, stats)
-        grammar = LlamaGrammar.from_string(plan.grammar, verbose=False) if plan.grammar else None
-        processors = None
-        if plan.choosing and self.tool_bias:
-            processors = [_first_token_bias(llm, plan.actions, len(tokens), self.tool_bias)]
-        stream = llm.create_completion(
-            tokens,
-            max_tokens=self.max_tokens,
-            temperature=self.temperature,
-            repeat_penalty=1.0,
-            grammar=grammar,
-            logits_processor=processors,
-            stream=True,
-            stop=[END, START],
-        )
-        decided = plan.forced_text or not plan.actions
-        so_far = ""
         try:
-            for chunk in stream:
-                if cancel.is_set():
-                    raise Cancelled
-                now = time.perf_counter()
-                if now > deadline:
-                    raise LLMError(
-                        f"the local model {self.name!r} did not finish a reply within "
-                        f"{self.timeout:g} s (timeout=); the machine may be busy: raise "
-                        "timeout=, lower max_tokens=, or use fewer tools"
-                    )
-                choice = chunk["choices"][0]
-                if not stats.completion_tokens:
-                    stats.first_token_s = now - t0
-                stats.completion_tokens += 1
-                if choice.get("finish_reason"):
-                    stats.finish = choice["finish_reason"]
-                text = choice.get("text") or ""
-                if text:
-                    so_far += text
-                    if not decided and action_of(so_far, plan.actions) is not None:
-                        decided, stats.decided_s = True, now - t0
-                    emit(text)
+            runner.prefill(llm, tokens, stats)
+            runner.evaluate(llm, tokens, check)
+            calling = plan.mode == "call"
+            if plan.mode == "auto":
+                names = [a.name for a in plan.actions]
+                odds = call_log_odds(runner.logits(llm), runner.vocabulary(llm), names)
+                stats.call_log_odds = round(odds, 3)
+                calling = odds + self.tool_bias > 0
+                stats.decided_s = time.perf_counter() - t0
+            stats.prefill_s = time.perf_counter() - t0
+            if calling:
+                emit(_Call(self._write_call(llm, runner, plan, tokens, check, stats)))
+                if plan.mode != "auto":
+                    stats.decided_s = time.perf_counter() - t0
+            else:
+                grammar = TEXT_ONLY if plan.actions else None
+                for piece in self._generate(llm, tokens, grammar, self.max_tokens, check, stats):
+                    if piece:
+                        emit(piece)
         finally:
-            stream.close()
             stats.total_s = time.perf_counter() - t0
             runner.remember(llm)
-        if stats.finish == "length" and decided:
+        if stats.finish == "length" and not calling:  # a cut call is an error (_call)
             log.warning(
                 "a reply of the local model was cut at max_tokens=%d; raise max_tokens=",
                 self.max_tokens,
             )
+
+    def _generate(
+        self,
+        llm: Any,
+        prompt: list[int],
+        grammar: str | None,
+        max_tokens: int,
+        check: Callable[[], None],
+        stats: Stats,
+    ) -> Iterator[str]:
+        """Decode from ``prompt`` under ``grammar``, piece by piece, within the bounds."""
+        from llama_cpp import LlamaGrammar  # imported by the runner already
+
+        t0 = time.perf_counter() - stats.prefill_s
+        stream = llm.create_completion(
+            prompt,
+            max_tokens=max_tokens,
+            temperature=self.temperature,
+            repeat_penalty=1.0,
+            grammar=LlamaGrammar.from_string(grammar, verbose=False) if grammar else None,
+            stream=True,
+            stop=[END, START],
+        )
+        try:
+            for chunk in stream:
+                check()
+                choice = chunk["choices"][0]
+                if not stats.completion_tokens:
+                    stats.first_token_s = time.perf_counter() - t0
+                stats.completion_tokens += 1
+                stats.finish = choice.get("finish_reason") or stats.finish
+                yield choice.get("text") or ""
+        finally:
+            stream.close()
+
+    def _write_call(
+        self,
+        llm: Any,
+        runner: Runner,
+        plan: _Plan,
+        tokens: list[int],
+        check: Callable[[], None],
+        stats: Stats,
+    ) -> str:
+        """The call after ``CALL_OPEN``: the likeliest tool name, then its arguments.
+
+        A tool without parameters is then complete; for the others the name and
+        ``", "arguments": `` are handed to the model in one batch and only the arguments
+        are decoded, held to the tool's schema.
+        """
+        prompt = tokens + encode(llm, CALL_OPEN, bos=False)
+        names = [a.name for a in plan.actions if plan.only is None or a.name == plan.only]
+        name = names[0] if len(names) == 1 else _likeliest_name(llm, runner, prompt, names, check)
+        action = next(a for a in plan.actions if a.name == name)
+        head = f'{action.name}", "arguments": '
+        if not takes_arguments(action):
+            return head + "{}}"
+        stats.finish = ""
+        prompt = encode(llm, CALL_OPEN + head, bos=False)
+        args = "".join(
+            self._generate(
+                llm, tokens + prompt, arguments_grammar(action), self.max_tokens, check, stats
+            )
+        )
+        return f"{head}{args}}}"
 
     async def _bounded(
         self, aw: Any, seconds: float, option: str, what: str, limit: float | None = None
@@ -442,16 +496,49 @@ class LocalLLM(LLM):
             ) from None
 
 
-def _first_token_bias(llm: Any, actions: Sequence[Action], at: int, bias: float) -> Any:
-    """A logits processor raising the tools' first tokens, at the reply's first position only."""
-    ids = sorted({llm.tokenize(a.name.encode(), add_bos=False, special=False)[0] for a in actions})
+def encode(llm: Any, text: str, *, bos: bool = True) -> list[int]:
+    """Tokens of a prompt, ChatML's markers (and ``<tool_call>``) as their own tokens."""
+    return list(llm.tokenize(text.encode(), add_bos=bos, special=True))
 
-    def processor(input_ids: Any, scores: Any) -> Any:
-        if len(input_ids) == at:
-            scores[ids] += bias
-        return scores
 
-    return processor
+def _likeliest_name(
+    llm: Any, runner: Runner, prompt: list[int], names: list[str], check: Callable[[], None]
+) -> str:
+    """The tool name the model gives the highest probability, over all of its tokens.
+
+    Decoding greedily would pick a name token by token, and names sharing a first token
+    (``to_greeter``, ``to_checkout``) would pool their probability against the others
+    (``add_to_order``); so each name is scored as a whole — up to the token where it is the
+    only one left — with one evaluation per shared prefix.
+    """
+    import numpy as np
+
+    seqs = {n: tuple(llm.tokenize(n.encode(), add_bos=False, special=False)) for n in names}
+    seen: dict[tuple[int, ...], Any] = {}
+
+    def log_probs(prefix: tuple[int, ...]) -> Any:
+        if prefix not in seen:
+            runner.evaluate(llm, prompt + list(prefix), check)
+            z = runner.logits(llm).astype(np.float64)
+            seen[prefix] = z - z.max() - np.log(np.exp(z - z.max()).sum())
+        return seen[prefix]
+
+    scores: dict[str, float] = {}
+    for name, seq in seqs.items():
+        score = 0.0
+        for k, token in enumerate(seq):
+            score += float(log_probs(seq[:k])[token])
+            if sum(other[: k + 1] == seq[: k + 1] for other in seqs.values()) == 1:
+                break
+        scores[name] = score
+    return max(names, key=lambda n: scores[n])
+
+
+@attrs.frozen
+class _Call:
+    """The finished text of a call (what follows ``CALL_OPEN``), sent once it is complete."""
+
+    output: str
 
 
 @attrs.frozen

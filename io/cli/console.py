@@ -21,6 +21,7 @@ from rich.text import Text
 
 from voxfsm.io.cli.app import App, load_app, start_session
 from voxfsm.io.cli.errors import CLIError, UsageError, run_async
+from voxfsm.io.cli.warm import prepare_llm
 
 logger = logging.getLogger(__name__)
 
@@ -206,6 +207,7 @@ async def _text_mode(app: App, args: argparse.Namespace, console: Console) -> in
 
     session = app.new_session()
     _override_plugins(session, args, console)
+    await prepare_llm(session, console, app)
     session.output = None
     printer = TranscriptPrinter(console)
     printer.attach(session)
@@ -256,6 +258,7 @@ async def _voice_mode(app: App, args: argparse.Namespace, console: Console) -> i
     source: Any = WavSource(args.input, realtime=True) if args.input else None
     session = app.new_session()
     _override_plugins(session, args, console)
+    await prepare_llm(session, console, app)
     # offline defaults for whatever the app leaves unset (the loop brings its own VAD)
     stt = None
     if args.stt or session.stt is None:

@@ -25,6 +25,7 @@ from voxfsm.io.cli.app import App, load_app, start_session
 from voxfsm.io.cli.console import end_silence_ms
 from voxfsm.io.cli.errors import CLIError, UsageError, run_async
 from voxfsm.io.cli.transcript import TranscriptPrinter
+from voxfsm.io.cli.warm import prepare_llm
 
 DEFAULT_APP = "voxfsm.examples.restaurant"
 
@@ -51,13 +52,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--scripted",
         action="store_true",
-        help="the workflow's scripted LLM (the default for now, see --local)",
+        help="the workflow's scripted LLM instead of the local model (the default when "
+        "the local model is installed)",
     )
+    parser.add_argument("--local", action="store_true", help=argparse.SUPPRESS)  # the default now
     parser.add_argument(
-        "--local",
-        action="store_true",
-        help="let the local model (LocalLLM) decide instead: it does not complete the "
-        "restaurant call yet (its greeter answers instead of transferring)",
+        "--call-timeout",
+        type=float,
+        default=900.0,
+        metavar="S",
+        help="seconds the whole call may take before it is stopped (default 900)",
     )
     parser.add_argument("--llm", metavar="URL", help="OpenAI-compatible server instead")
     parser.add_argument("--model", metavar="NAME", help="model name on that server")
@@ -81,11 +85,7 @@ def _session(app: App, args: argparse.Namespace, console: Console) -> Any:
         return session
     from voxfsm.agents.llm.local import default_llm
 
-    # Not the local model by default yet: with Qwen2.5-Coder-1.5B the restaurant greeter
-    # answers "Sure, to take away" instead of calling to_takeaway, so the call goes nowhere.
-    llm, notice = default_llm(scripted=args.scripted or not args.local)
-    if llm is None and not args.scripted and not args.local:
-        notice = "--local to let the local model decide"
+    llm, notice = default_llm(scripted=args.scripted)
     if llm is None:
         console.print(Text(f"{_SCRIPTED_NOTICE} ({notice})", style="dim"))
     else:
@@ -94,19 +94,11 @@ def _session(app: App, args: argparse.Namespace, console: Console) -> Any:
     return session
 
 
-async def _load_llm(session: Any, console: Console) -> None:
-    """Load an in-process model before the call, so the first turn does not wait for it."""
-    load = getattr(session.llm, "aload", None)
-    if load is not None:
-        with console.status("loading the local LLM…"):
-            await load()
-
-
 async def _text_call(
     app: App, turns: list[str], args: argparse.Namespace, console: Console
 ) -> dict[str, Any]:
     session = _session(app, args, console)
-    await _load_llm(session, console)
+    await prepare_llm(session, console, app)
     printer = TranscriptPrinter(console)
     printer.attach(session)
     latencies: list[float] = []
@@ -147,7 +139,7 @@ async def _voice_call(
     stt, caller_voice = engines
     monitor = _speaker(console) if args.speaker else None
     session = _session(app, args, console)
-    await _load_llm(session, console)
+    await prepare_llm(session, console, app)
     console.print(
         "[dim]voice: the caller speaks with Piper en-joe, agents with espeak voices; "
         f"speech recognition: Whisper tiny.en; {'fast' if args.fast else 'real-time'} call[/dim]"
@@ -216,6 +208,9 @@ def _write_outputs(
         agent = session.current_agent
     except RuntimeError:  # interrupted before the first agent started
         agent = None
+    record["path"] = [
+        i.new_agent_id for i in session.history.items if getattr(i, "type", "") == "agent_handoff"
+    ]
     data = {
         "workflow": type(agent).__module__ if agent is not None else None,
         "final_agent": agent.id if agent is not None else None,
@@ -283,11 +278,34 @@ async def _demo(args: argparse.Namespace) -> int:
             "named DEMO_TURNS, or use `voxfsm console` to talk to it yourself"
         )
     _check_out(Path(args.out))
+    if args.call_timeout <= 0:
+        raise UsageError(
+            f"--call-timeout must be a positive number of seconds, not {args.call_timeout:g}"
+        )
     engines = None if args.text else _engines(console)
-    if engines is None:
-        await _text_call(app, turns, args, console)
-    else:
-        await _voice_call(app, turns, args, console, engines)
+    call = (
+        _text_call(app, turns, args, console)
+        if engines is None
+        else _voice_call(app, turns, args, console, engines)
+    )
+    try:
+        record = await asyncio.wait_for(call, args.call_timeout)
+    except asyncio.TimeoutError:
+        raise CLIError(
+            f"the call did not finish within {args.call_timeout:g} s (--call-timeout); what "
+            f"was said so far is in {args.out}/; the machine may be busy: raise "
+            "--call-timeout, or --scripted for the workflow's scripted LLM"
+        ) from None
+    expected: list[str] = list(getattr(app.module, "DEMO_PATH", ()))
+    path: list[str] = record.get("path", [])
+    if expected and path != expected:
+        raise CLIError(
+            f"the call did not complete: the agents went {' → '.join(path) or 'nowhere'}, "
+            f"not {' → '.join(expected)}; see {args.out}/transcript.json "
+            "(--scripted plays the call with the workflow's scripted LLM)"
+        )
+    if expected:
+        console.print(Text(f"call complete: {' → '.join(path)}", style="green"))
     return 0
 
 

