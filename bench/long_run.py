@@ -79,6 +79,7 @@ async def phase_long(
     for b in range(n_buckets):
         prof = cProfile.Profile() if profile and b in (0, n_buckets - 1) else None
         lat = []
+        cpu0 = time.process_time()
         if prof is not None:
             prof.enable()
         for j in range(bucket):
@@ -91,10 +92,12 @@ async def phase_long(
         if prof is not None:
             prof.disable()
             profiles["first_bucket" if b == 0 else "last_bucket"] = _profile_top(prof)
+        cpu = time.process_time() - cpu0
         s = sorted(lat)
         buckets.append(
             {
                 "turns_done": (b + 1) * bucket,
+                "cpu_per_turn_ms": T.ms(cpu / bucket),
                 "lat_mean_ms": T.ms(statistics.fmean(lat)),
                 "lat_p50_ms": T.ms(T.pct(s, 50)),
                 "lat_p99_ms": T.ms(T.pct(s, 99)),
@@ -122,6 +125,9 @@ async def phase_long(
         ),
         "history_items_end": last["history_items"],
         "lat_mean_growth_last_over_first": round(last["lat_mean_ms"] / first["lat_mean_ms"], 2),
+        "cpu_per_turn_growth_last_over_first": round(
+            last["cpu_per_turn_ms"] / first["cpu_per_turn_ms"], 2
+        ),
         "buckets": buckets,
         "names_recorded": session.userdata.names_recorded,
     }
