@@ -8,6 +8,7 @@ a tool that hands the conversation to an ``AgentTask`` waits for the user, not f
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import weakref
 from contextvars import ContextVar
 from types import TracebackType
@@ -41,7 +42,7 @@ class _Watchdog:
             if self.handle is not None:
                 self.handle.cancel()
             self.at = when
-            self.handle = _loop_of(self).call_at(when, self._check)
+            self.handle = _loop_of(self).call_at(when, self._check, context=_EMPTY)
 
     def _check(self) -> None:
         self.handle = None
@@ -52,7 +53,12 @@ class _Watchdog:
             deadline._expire()
         if self.armed:
             self.at = min(self.armed.values())
-            self.handle = _loop_of(self).call_at(self.at, self._check)
+            self.handle = _loop_of(self).call_at(self.at, self._check, context=_EMPTY)
+
+
+# the timer outlives the code that armed it: it must not keep that code's context (and the
+# session job it names) alive
+_EMPTY = contextvars.Context()
 
 
 def _loop_of(dog: _Watchdog) -> asyncio.AbstractEventLoop:

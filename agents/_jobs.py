@@ -100,11 +100,12 @@ class Jobs:
                 self.baton.release()
             if s._agent_state in ("thinking", "speaking"):
                 s._set_agent_state("listening")
-            scope.finish(error)
-            scope.job = None  # task -> coroutine -> scope -> task: let refcounting free them
             self.done += 1
             if "session_idle" in s._listeners:
+                # queued before the run's awaiters wake: a save on idle happens first
                 asyncio.get_running_loop().call_soon(self._announce_idle)
+            scope.finish(error)
+            scope.job = None  # task -> coroutine -> scope -> task: let refcounting free them
         if isinstance(error, asyncio.CancelledError):
             raise error  # cancelled from outside (not by aclose): keep cancelling
 
