@@ -48,6 +48,7 @@ from voxfsm.agents.run_result import (
     RunResult,
 )
 from voxfsm.agents.session import AgentSession
+from voxfsm.agents.simulation import SimulationContext
 from voxfsm.agents.speech import PlayoutResult, ReplyBrokenOff, SpeechHandle
 from voxfsm.agents.tools import FunctionTool, StopResponse, ToolError, ToolFlag, function_tool
 from voxfsm.agents.voice import room_io
@@ -98,6 +99,7 @@ __all__ = [
     "RunContext",
     "RunEvent",
     "RunResult",
+    "SimulationContext",
     "SpeechHandle",
     "StopResponse",
     "ToolError",

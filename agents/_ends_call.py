@@ -8,12 +8,16 @@ that hangs up (``session.shutdown()``, ``ctx.api.room.delete_room(...)``, ``job_
 from __future__ import annotations
 
 import ast
+import contextlib
+from collections.abc import Callable
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from voxfsm.agents._infer import _function_node, _own_nodes
 
 # method names that end the call when a tool calls them (on a session, job context or room)
 _HANG_UP = frozenset({"shutdown", "aclose", "delete_room", "remove_participant", "hangup"})
+_cache: WeakKeyDictionary[Callable[..., Any], bool] = WeakKeyDictionary()
 
 
 def ends_call(tool: Any) -> bool:
@@ -24,10 +28,15 @@ def ends_call(tool: Any) -> bool:
     fn = getattr(tool, "fn", None)
     if fn is None:
         return False
+    try:
+        return _cache[fn]
+    except (KeyError, TypeError):
+        pass
     node = _function_node(fn)
-    if node is None:
-        return False
-    return any(
+    found = node is not None and any(
         isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in _HANG_UP
         for n in _own_nodes(node)
     )
+    with contextlib.suppress(TypeError):
+        _cache[fn] = found  # the source is read and parsed once per function
+    return found

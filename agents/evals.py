@@ -69,3 +69,41 @@ async def judge_message(llm: LLM | Any, text: str, *, intent: str) -> tuple[bool
     except ArgumentError as exc:
         return False, f"the judge's verdict was unusable: {exc}"
     return bool(args["success"]), str(args["reason"])
+
+
+# LiveKit's conversation judges live under the same module path (``livekit.agents.evals``)
+from voxfsm.agents.judges import (  # noqa: E402
+    EvaluationResult,
+    Judge,
+    JudgeGroup,
+    JudgmentResult,
+    Verdict,
+    accuracy_judge,
+    coherence_judge,
+    conciseness_judge,
+    handoff_judge,
+    relevancy_judge,
+    safety_judge,
+    task_completion_judge,
+    tool_use_judge,
+)
+
+__all__ = [
+    "JUDGE_INSTRUCTIONS",
+    "EvaluationResult",
+    "Judge",
+    "JudgeGroup",
+    "JudgmentResult",
+    "Verdict",
+    "accuracy_judge",
+    "check_intent",
+    "coherence_judge",
+    "conciseness_judge",
+    "handoff_judge",
+    "judge_context",
+    "judge_message",
+    "relevancy_judge",
+    "safety_judge",
+    "task_completion_judge",
+    "tool_use_judge",
+]

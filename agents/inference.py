@@ -8,10 +8,12 @@ for the cloud name.  What stands in, first match wins:
 1. :func:`configure` (``configure(llm=ScriptedLLM(...))``; an instance, a plugin string, or a
    callable ``(model_name) -> instance``);
 2. the environment: ``VOXFSM_INFERENCE_LLM``, ``VOXFSM_INFERENCE_STT``,
-   ``VOXFSM_INFERENCE_TTS`` (plugin strings such as ``ollama/llama3.2`` or ``piper``);
-3. the defaults: ``local`` (the in-process model), ``whisper/tiny.en``, ``pyttsx3``.
+   ``VOXFSM_INFERENCE_TTS``, ``VOXFSM_INFERENCE_VAD`` (plugin strings such as
+   ``ollama/llama3.2`` or ``piper``);
+3. the defaults: ``local`` (the in-process model), ``whisper/tiny.en``, ``pyttsx3``, and
+   for ``inference.VAD`` the WebRTC VAD (``inference.VAD(model="silero")`` is Silero).
 
-An STT or TTS whose provider is not installed (a text-only install) becomes ``None`` with one
+An STT, TTS or VAD whose provider is not installed (a text-only install) becomes ``None`` with one
 warning, so a session in text mode still runs; an LLM always resolves (a missing local model is
 reported when the first reply is generated, by the LLM itself).
 """
@@ -26,18 +28,18 @@ from voxfsm.agents.plugins import resolve
 
 log = logging.getLogger("voxfsm.agents")
 
-_DEFAULTS = {"llm": "local", "stt": "whisper/tiny.en", "tts": "pyttsx3"}
+_DEFAULTS = {"llm": "local", "stt": "whisper/tiny.en", "tts": "pyttsx3", "vad": "webrtc"}
 _configured: dict[str, Any] = {}
 _announced: set[tuple[str, str]] = set()
 
 
-def configure(*, llm: Any = None, stt: Any = None, tts: Any = None) -> None:
+def configure(*, llm: Any = None, stt: Any = None, tts: Any = None, vad: Any = None) -> None:
     """Choose what ``inference.LLM/STT/TTS(...)`` give from now on, in this process.
 
     Each value is an instance (shared by every call), a plugin string, or a callable taking
     the cloud model name.  ``None`` leaves that kind as it is; :func:`reset` forgets all.
     """
-    for kind, value in (("llm", llm), ("stt", stt), ("tts", tts)):
+    for kind, value in (("llm", llm), ("stt", stt), ("tts", tts), ("vad", vad)):
         if value is not None:
             _configured[kind] = value
 
@@ -85,9 +87,24 @@ def STT(model: str = "", **_options: Any) -> Any:
     return _stand_in("stt", model)
 
 
+def VAD(model: str = "", **_options: Any) -> Any:
+    """A voice activity detector: ``model="silero"`` is Silero offline too; anything else is
+    the configured one (by default WebRTC VAD)."""
+    if (
+        model == "silero"
+        and "vad" not in _configured
+        and not os.environ.get("VOXFSM_INFERENCE_VAD")
+    ):
+        try:
+            return resolve("vad", "silero")
+        except (ValueError, ImportError) as exc:
+            log.warning("inference.VAD('silero'): %s; using the default VAD", exc)
+    return _stand_in("vad", model)
+
+
 def TTS(model: str = "", **_options: Any) -> Any:
     """The offline voice standing in for ``model`` (``voice=`` etc. ignored)."""
     return _stand_in("tts", model)
 
 
-__all__ = ["LLM", "STT", "TTS", "configure", "reset"]
+__all__ = ["LLM", "STT", "TTS", "VAD", "configure", "reset"]

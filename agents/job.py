@@ -75,6 +75,21 @@ class Room:
     name: str = "console"
     remote_participants: dict[str, Any] = attrs.field(factory=dict)
     local_participant: LocalParticipant = attrs.field(factory=LocalParticipant)
+    handlers: dict[str, list[Any]] = attrs.field(factory=dict)
+
+    def on(self, event: str, callback: Any = None) -> Any:
+        """Room events (participants joining or leaving, data...) never happen offline; the
+        callback is kept and returned, so ``@ctx.room.on("...")`` works as a decorator."""
+
+        def keep(cb: Any) -> Any:
+            self.handlers.setdefault(event, []).append(cb)
+            return cb
+
+        return keep(callback) if callback is not None else keep
+
+    def off(self, event: str, callback: Any) -> None:
+        if callback in self.handlers.get(event, ()):
+            self.handlers[event].remove(callback)
 
     def isconnected(self) -> bool:
         return True
@@ -129,6 +144,30 @@ class ServerAPI:
         """Nothing to close."""
 
 
+@attrs.define
+class Tagger:
+    """``ctx.tagger``: outcome tags an app puts on its call (LiveKit sends them to its cloud
+    dashboard; offline they are kept here and logged)."""
+
+    tags: set[str] = attrs.field(factory=set)
+    outcome: str | None = None
+    reason: str = ""
+
+    def add(self, tag: str) -> None:
+        self.tags.add(tag)
+
+    def remove(self, tag: str) -> None:
+        self.tags.discard(tag)
+
+    def success(self, reason: str = "") -> None:
+        self.outcome, self.reason = "success", reason
+        log.info("call tagged success %s", reason)
+
+    def fail(self, reason: str = "") -> None:
+        self.outcome, self.reason = "fail", reason
+        log.info("call tagged fail: %s", reason)
+
+
 class JobContext:
     """What an entrypoint gets: the room stand-in, the process, and shutdown callbacks."""
 
@@ -143,6 +182,18 @@ class JobContext:
         self._session_started: Callable[[AgentSession[Any]], None] | None = None
         self.shutdown_reason = ""
         self.api = ServerAPI(self)
+        self.tagger = Tagger()
+
+    @property
+    def primary_session(self) -> AgentSession[Any]:
+        """The first session the entrypoint started."""
+        if not self.sessions:
+            raise RuntimeError("no AgentSession was started in this job yet")
+        return self.sessions[0]
+
+    def simulation_context(self) -> Any:
+        """Always ``None``: no simulation service drives the job offline."""
+        return None
 
     def make_session_report(self, session: AgentSession[Any] | None = None) -> Any:
         """The report of ``session`` (by default the job's last one): its whole history."""

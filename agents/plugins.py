@@ -16,6 +16,8 @@ from typing import Any, Final, TypeVar, Union
 
 
 class _NotGiven:
+    """The type of ``NOT_GIVEN`` (one instance): an option that was not passed at all."""
+
     _instance: _NotGiven | None = None
 
     def __new__(cls) -> _NotGiven:

@@ -34,6 +34,7 @@ from voxfsm.agents.run_result import RunResult
 from voxfsm.agents.speech import SpeechHandle, SpeechOutput
 
 log = logging.getLogger("voxfsm.agents")
+_said_audio: list[bool] = []  # say(audio=...) warned once per process
 
 # ``AgentSession()`` without userdata is an ``AgentSession[None]``: no annotation needed
 T = TypeVar("T", default=None)
@@ -256,9 +257,20 @@ class AgentSession(SessionState, EventEmitter, Generic[T]):
         return handle
 
     def say(
-        self, text: str, *, add_to_chat_ctx: bool = True, allow_interruptions: bool | None = None
+        self,
+        text: str,
+        *,
+        add_to_chat_ctx: bool = True,
+        allow_interruptions: bool | None = None,
+        audio: Any = None,
     ) -> SpeechHandle:
-        """Schedule fixed text as agent speech."""
+        """Schedule fixed text as agent speech.
+
+        ``audio=`` (LiveKit: prerecorded frames to play instead of TTS) is accepted; the
+        voice loop speaks ``text`` with the agent's TTS instead (logged once)."""
+        if audio is not None and not _said_audio:
+            _said_audio.append(True)
+            log.warning("say(audio=...): prerecorded audio is not played; the text is spoken")
         handle = SpeechHandle(allow_interruptions=allow_interruptions is not False)
         agent = _speaker.get() or self.current_agent
 

@@ -81,3 +81,46 @@ async def test_background_audio_is_accepted_and_plays_nothing() -> None:
     assert handle.done()
     await handle  # never waits
     await player.aclose()
+
+
+def test_inference_vad_keeps_silero_and_defaults_to_the_configured_one(
+    clean_inference: None,
+) -> None:
+    marker = object()
+    inference.configure(vad=marker)
+    assert inference.VAD(model="silero") is marker  # configured: it wins
+    assert inference.VAD() is marker
+
+
+async def test_audio_frames_from_a_wav_file_and_say_accepts_prerecorded_audio(
+    tmp_path: Any,
+) -> None:
+    import wave
+
+    from voxfsm.agents import Agent, AgentSession
+    from voxfsm.agents.utils.audio import audio_frames_from_file
+
+    path = tmp_path / "sorry.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(b"\x00\x00" * 8000)  # half a second
+    frames = [f async for f in audio_frames_from_file(path)]
+    assert len(frames) == 25 and frames[0].samples_per_channel == 320
+
+    async with AgentSession(llm=ScriptedLLM({})) as sess:
+        await sess.start(Agent(instructions="x"))
+        # the text is what is said (and recorded); the prerecorded frames are not played
+        await sess.say("Sorry, one moment.", audio=audio_frames_from_file(path))
+        said = [m.text_content for m in sess.history.messages() if m.role == "assistant"]
+        assert said == ["Sorry, one moment."]
+
+
+async def test_a_file_that_is_not_16_bit_wav_is_refused_by_name(tmp_path: Any) -> None:
+    from voxfsm.agents.utils.audio import audio_frames_from_file
+
+    path = tmp_path / "music.ogg"
+    path.write_bytes(b"OggS not really")
+    with pytest.raises(ValueError, match=r"music\.ogg: not a 16-bit PCM WAV"):
+        [f async for f in audio_frames_from_file(path)]

@@ -47,3 +47,31 @@ def log_exceptions(msg: str = "", logger: logging.Logger | None = None) -> Calla
         return run  # type: ignore[return-value]
 
     return wrap
+
+
+class _HttpContext:
+    """``utils.http_context``: LiveKit's shared HTTP client for tools that call web APIs.
+
+    voxfsm itself never goes on the network; an app that does gets an ``aiohttp`` session
+    (install ``aiohttp``), one per event loop, for the app to use and close."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[int, Any] = {}
+
+    def http_session(self) -> Any:
+        try:
+            import aiohttp
+        except ImportError:
+            raise RuntimeError(
+                "utils.http_context.http_session() needs aiohttp: pip install aiohttp"
+            ) from None
+        import asyncio
+
+        key = id(asyncio.get_running_loop())
+        session = self._sessions.get(key)
+        if session is None or session.closed:
+            session = self._sessions[key] = aiohttp.ClientSession()
+        return session
+
+
+http_context = _HttpContext()
