@@ -44,8 +44,7 @@ async def test_an_error_raised_inside_is_not_taken_for_expiry() -> None:
 
 
 async def test_the_plain_with_form_bounds_the_same_way() -> None:
-    with pytest.raises(Expired):
-        with Deadline(0.02):
-            await asyncio.sleep(5)
+    with pytest.raises(Expired), Deadline(0.02):
+        await asyncio.sleep(5)
     with Deadline(5.0):
         await asyncio.sleep(0)
