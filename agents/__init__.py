@@ -7,7 +7,13 @@ changing imports.  Nothing here touches audio or the network.
 from __future__ import annotations
 
 # LiveKit code reaches these as attributes: `from livekit.agents import llm, cli, metrics`
-from voxfsm.agents import beta, cli, inference, llm, metrics, utils
+from voxfsm.agents import beta, cli, cloud_plugins, inference, llm, metrics, utils
+from voxfsm.agents._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+)
 from voxfsm.agents.agent import Agent, AgentTask
 from voxfsm.agents.chat import (
     AgentHandoff,
@@ -62,6 +68,10 @@ from voxfsm.agents.voice.room_io import RoomInputOptions, RoomOutputOptions
 
 __all__ = [
     "NOT_GIVEN",
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
     "Agent",
     "AgentHandoff",
     "AgentHandoffEvent",
@@ -118,3 +128,6 @@ __all__ = [
     "room_io",
     "utils",
 ]
+
+# `import voxfsm.agents.plugins.openai` (LiveKit's plugin modules, offline) needs a finder
+cloud_plugins.install_finder()

@@ -66,10 +66,18 @@ _watchdogs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Watchdog] = (
 )
 
 
+_last: _Watchdog | None = None  # the watchdog of the loop seen last (one loop, usually)
+
+
 def _watchdog(loop: asyncio.AbstractEventLoop) -> _Watchdog:
+    global _last
+    dog = _last
+    if dog is not None and dog.loop() is loop:
+        return dog
     dog = _watchdogs.get(loop)
     if dog is None:
         dog = _watchdogs[loop] = _Watchdog(loop)
+    _last = dog
     return dog
 
 
@@ -84,13 +92,17 @@ class Deadline:
         self._task: asyncio.Task[object] | None = None
         self.expired = False
 
-    async def __aenter__(self) -> Deadline:
+    def __enter__(self) -> Deadline:
+        """``with Deadline(...)`` works too: arming and disarming never wait."""
         if self._seconds is not None:
             self._task = asyncio.current_task()
             loop = asyncio.get_running_loop()
             self._dog = dog = _watchdog(loop)
             dog.arm(self, loop.time() + self._seconds)
         return self
+
+    async def __aenter__(self) -> Deadline:
+        return self.__enter__()
 
     def _expire(self) -> None:
         self._dog = None
@@ -106,6 +118,14 @@ class Deadline:
             dog.armed.pop(self, None)
 
     async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+    def __exit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,

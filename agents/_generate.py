@@ -120,7 +120,7 @@ async def generate(
     stream = open_stream(agent, llm, ctx, tools, choice)
     finished = False
     try:
-        async with Deadline(s.max_reply_seconds):
+        with Deadline(s.max_reply_seconds):
             async for chunk in stream:
                 if type(chunk) is not LLMChunk:
                     check_chunk(llm, chunk)

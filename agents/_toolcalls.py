@@ -90,7 +90,7 @@ async def execute(
     deadline = Deadline(limit)
     bounded = tool_deadline.set(deadline)
     try:
-        async with deadline:
+        with deadline:
             work = call_mock(mock, args) if mock is not None else tool(**args)
             # a tool that can call ctx.update() may answer before it returns
             value = await (work if ctx is None else _background.until_first_update(ctx, work))

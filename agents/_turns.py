@@ -20,6 +20,7 @@ from voxfsm.agents.agent import Agent, AgentTask
 from voxfsm.agents.chat import ChatContext, ChatMessage, FunctionCall, FunctionCallOutput
 from voxfsm.agents.events import FunctionToolsExecutedEvent
 from voxfsm.agents.limits import LimitExceeded
+from voxfsm.agents.plugins import NOT_GIVEN
 from voxfsm.agents.run_result import ChatMessageEvent, FunctionCallOutputEvent
 from voxfsm.agents.speech import TEXT_OUTPUT, SpeechHandle
 from voxfsm.agents.tools import StopResponse
@@ -103,7 +104,9 @@ class TurnRunner:
         s = self.s
         if user_input is not None:
             s._record(agent, ChatMessage(role="user", content=[user_input]), scope)
-        llm = s.effective_plugin("llm", agent)
+        # the session's LLM unless the agent brings its own (or None: disabled)
+        own = getattr(agent, "_llm", NOT_GIVEN)
+        llm = s._llm if own is NOT_GIVEN else own
         if llm is None:
             raise RuntimeError(
                 f"agent {agent.id!r} has no LLM: pass llm= to AgentSession or to the agent"

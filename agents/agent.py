@@ -128,17 +128,18 @@ class Agent:
         self._chat_ctx = self._fresh_context(chat_ctx, self._tools)
 
     def _build_tools(self, extra: Sequence[Any]) -> list[FunctionTool]:
-        tools = [getattr(self, attr) for attr, _ in class_tools(type(self))]
-        tools.extend(_as_tool(t) for t in extra)
-        _check_unique(tools, f"agent {self._id!r}")
+        tools = [proto._bind(self) for _, proto in class_tools(type(self))]
+        if extra:
+            tools.extend(_as_tool(t) for t in extra)
+        if len({t.name for t in tools}) != len(tools):
+            _check_unique(tools, f"agent {self._id!r}")
         for tool in tools:
-            _ = tool.info  # resolve annotations now: a bad one fails at construction
+            if not tool._info:
+                _ = tool.info  # resolve annotations now: a bad one fails at construction
         return tools
 
     def _instructions_item(self) -> ChatMessage:
-        msg = ChatMessage(role="system", content=[self._instructions])
-        msg.id = INSTRUCTIONS_ID
-        return msg
+        return ChatMessage(role="system", content=[self._instructions], id=INSTRUCTIONS_ID)
 
     def _fresh_context(
         self, source: ChatContext | None, tools: Sequence[FunctionTool]

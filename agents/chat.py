@@ -65,6 +65,7 @@ class ChatMessage:
     content: list[str] = attrs.field(converter=_content)
     interrupted: bool = False
     id: str = attrs.field(factory=_new_id)
+    extra: dict[str, Any] = attrs.field(factory=dict)  # free-form tags (e.g. is_summary)
     created_at: float = attrs.field(factory=_stamp)
     type: Literal["message"] = "message"
 
@@ -203,8 +204,9 @@ class ChatContext:
         interrupted: bool = False,
         id: str | None = None,
         created_at: float | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> ChatMessage:
-        msg = ChatMessage(role=role, content=content, interrupted=interrupted)
+        msg = ChatMessage(role=role, content=content, interrupted=interrupted, extra=extra or {})
         if id is not None:
             msg.id = id
         if created_at is None:
@@ -246,8 +248,19 @@ class ChatContext:
         return None
 
     def remove(self, item: ChatItem | str) -> None:
+        """Remove an item (or the item with this id); ``ValueError`` if there is none."""
         item_id = item if isinstance(item, str) else item.id
-        self._s.replace([it for it in self._s if it.id != item_id])
+        kept = [it for it in self._s if it.id != item_id]
+        if len(kept) == len(self._s):
+            raise ValueError(f"no item with id {item_id!r} in this chat context")
+        self._s.replace(kept)
+
+    async def _summarize(self, llm: Any, *, keep_last_turns: int = 2) -> ChatContext:
+        """Replace all but the last ``keep_last_turns`` user/assistant turns with one summary
+        message written by ``llm`` (in place; returns this context)."""
+        from voxfsm.agents._summarize import summarize
+
+        return await summarize(self, llm, keep_last_turns=keep_last_turns)
 
     def copy(
         self,

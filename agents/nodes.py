@@ -231,10 +231,16 @@ def visible_tools(tools: list[Any]) -> list[Any]:
     return [t for t in tools if not (getattr(t, "flags", 0) & ToolFlag.IGNORE_ON_ENTER)]
 
 
-def overridden(agent: Agent, node: str) -> bool:
-    from voxfsm.agents.agent import Agent
+_base: type | None = None  # Agent (imported on first use: agent.py imports this module)
 
-    return getattr(type(agent), node) is not getattr(Agent, node)
+
+def overridden(agent: Agent, node: str) -> bool:
+    global _base
+    if _base is None:
+        from voxfsm.agents.agent import Agent
+
+        _base = Agent
+    return getattr(type(agent), node) is not getattr(_base, node)
 
 
 async def _from_node(result: Any) -> AsyncIterator[LLMChunk]:

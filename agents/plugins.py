@@ -84,3 +84,18 @@ def resolve(kind: str, value: Any) -> Any:
             f"{kind} providers: {', '.join(same_kind) or '(none installed)'}"
         )
     return factory.from_spec(match["model"] or None, match["option"] or None)
+
+
+# an empty search path makes this module a package for the import system, so
+# ``import voxfsm.agents.plugins.openai`` reaches the finder of voxfsm.agents.cloud_plugins
+__path__: list[str] = []
+
+
+def __getattr__(name: str) -> Any:
+    """``from voxfsm.agents.plugins import openai, deepgram, silero``: LiveKit's plugin
+    modules, offline (see :mod:`voxfsm.agents.cloud_plugins`)."""
+    from voxfsm.agents import cloud_plugins
+
+    if name in cloud_plugins.KNOWN:
+        return cloud_plugins.plugin(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -132,6 +132,7 @@ def active() -> bool:
 
 
 def pending(agent: Agent) -> Preemption | None:
+    """The speculative reply kept for ``agent``, if any."""
     return _pending.get(agent)
 
 

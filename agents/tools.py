@@ -119,9 +119,21 @@ class FunctionTool:
     def __get__(self, instance: Any, owner: type | None = None) -> FunctionTool:
         if instance is None:
             return self
+        return self._bind(instance)
+
+    def _bind(self, instance: Any) -> FunctionTool:
+        """This tool bound to ``instance`` (an agent builds one per tool method)."""
         bound = object.__new__(FunctionTool)
-        for slot in _COPIED:
-            setattr(bound, slot, getattr(self, slot))
+        bound.fn = self.fn
+        bound.name = self.name
+        bound.description_override = self.description_override
+        bound._raw_schema = self._raw_schema
+        bound._handoff = self._handoff
+        bound.timeout = self.timeout
+        bound.flags = self.flags
+        bound._sync = self._sync
+        bound._info = self._info  # shared: annotations are resolved once for every copy
+        bound.__wrapped__ = self.__wrapped__
         bound._self = instance
         return bound
 
@@ -272,10 +284,6 @@ def function_tool(
         )
 
     return wrap(fn) if fn is not None else wrap
-
-
-# every slot __init__ sets (a bound copy shares them all but ``_self``)
-_COPIED = tuple(s for s in FunctionTool.__slots__ if s != "_self")
 
 
 def _is_async(fn: Any) -> bool:

@@ -79,6 +79,7 @@ async def phase_long(
     for b in range(n_buckets):
         prof = cProfile.Profile() if profile and b in (0, n_buckets - 1) else None
         lat = []
+        cpu0 = time.process_time()
         if prof is not None:
             prof.enable()
         for j in range(bucket):
@@ -91,10 +92,12 @@ async def phase_long(
         if prof is not None:
             prof.disable()
             profiles["first_bucket" if b == 0 else "last_bucket"] = _profile_top(prof)
+        cpu = time.process_time() - cpu0
         s = sorted(lat)
         buckets.append(
             {
                 "turns_done": (b + 1) * bucket,
+                "cpu_per_turn_ms": T.ms(cpu / bucket),
                 "lat_mean_ms": T.ms(statistics.fmean(lat)),
                 "lat_p50_ms": T.ms(T.pct(s, 50)),
                 "lat_p99_ms": T.ms(T.pct(s, 99)),
@@ -122,6 +125,9 @@ async def phase_long(
         ),
         "history_items_end": last["history_items"],
         "lat_mean_growth_last_over_first": round(last["lat_mean_ms"] / first["lat_mean_ms"], 2),
+        "cpu_per_turn_growth_last_over_first": round(
+            last["cpu_per_turn_ms"] / first["cpu_per_turn_ms"], 2
+        ),
         "buckets": buckets,
         "names_recorded": session.userdata.names_recorded,
     }
@@ -172,10 +178,13 @@ async def phase_growth(n: int, min_turns: int, freeze: bool) -> dict[str, Any]:
     rss0 = T.rss_kb()
     cycles = max(1, -(-min_turns // (4 * n)))
     bad = 0
+    collector = _CollectorTime()
+    gc.callbacks.append(collector)
     c0, t0 = time.process_time(), time.perf_counter()
     for cycle in range(1, cycles + 1):
         bad += sum(await asyncio.gather(*(drive(s, cycle) for s in sessions)))
     cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+    gc.callbacks.remove(collector)
     turns = 4 * n * cycles
     gc.collect()
     out = {
@@ -187,12 +196,31 @@ async def phase_growth(n: int, min_turns: int, freeze: bool) -> dict[str, Any]:
         "start_us_per_session": round(start_s / n * 1e6, 1),
         "rss_mb": round(T.rss_kb() / 1024, 1),
         "rss_growth_per_session_kb_during_run": round((T.rss_kb() - rss0) / n, 2),
+        "gc_cpu_share": round(sum(collector.cpu) / cpu, 3),
+        "gc_collections_by_generation": collector.count,
+        "gc_cpu_s_by_generation": [round(x, 3) for x in collector.cpu],
         "bad_turns": bad,
     }
     if freeze:
         gc.unfreeze()
     await asyncio.gather(*(s.aclose() for s in sessions))
     return out
+
+
+class _CollectorTime:
+    """A ``gc.callbacks`` entry: collections and CPU seconds spent in them, per generation."""
+
+    def __init__(self) -> None:
+        self.count = [0, 0, 0]
+        self.cpu = [0.0, 0.0, 0.0]
+        self._t = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._t = time.process_time()
+        else:
+            self.count[info["generation"]] += 1
+            self.cpu[info["generation"]] += time.process_time() - self._t
 
 
 def growth(sizes: list[int], rounds: int, min_turns: int, freeze: bool) -> dict[str, Any]:

@@ -60,7 +60,8 @@ class HandoverAgent(Agent):
             if note:
                 # one briefing per agent, refreshed on every entry rather than piling up
                 note_id = f"briefing.{self.id}"
-                ctx.remove(note_id)
+                if ctx.get_by_id(note_id) is not None:
+                    ctx.remove(note_id)
                 ctx.add_message(role="system", content=note, id=note_id)
             await self.update_chat_ctx(ctx)
         # tool_choice="none": an agent that just took over speaks first and cannot chain

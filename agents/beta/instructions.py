@@ -23,6 +23,8 @@ class Instructions(str):
 
     audio: str | None
     text: str | None
+    _common: str
+    _whole: bool
 
     def __new__(
         cls: type[_I],
@@ -35,7 +37,43 @@ class Instructions(str):
         self = str.__new__(cls, common or audio or "")
         self.audio = audio
         self.text = text
+        self._common = common
+        self._whole = False  # variants are additions to the common text, not whole texts
         return self
+
+    @property
+    def common(self) -> str:
+        """The text shared by every modality."""
+        return self._common
+
+    def render(self, modality: str | None = None) -> str:
+        """The text for ``"audio"`` or ``"text"``: the common text, then that variant."""
+        variant = self.audio if modality == "audio" else self.text if modality == "text" else None
+        if variant is None:
+            return self._common
+        if self._whole or not self._common:
+            return variant
+        return f"{self._common}\n\n{variant}"
+
+    @classmethod
+    def resolve_template(cls, template: str, **values: Any) -> Instructions:
+        """``template.format(**values)`` once per modality (values may be ``Instructions``);
+        identical results collapse to plain common text."""
+
+        def fill(modality: str | None) -> str:
+            return template.format(
+                **{
+                    k: v.render(modality) if isinstance(v, Instructions) else v
+                    for k, v in values.items()
+                }
+            )
+
+        common, audio, text = fill(None), fill("audio"), fill("text")
+        if audio == text:
+            return Instructions(audio)
+        out = Instructions(common, audio=audio, text=text)
+        out._whole = True  # each variant is already the whole text
+        return out
 
 
 class WorkflowInstructions(Instructions):

@@ -19,6 +19,7 @@ from voxfsm.agents.chat import (
     FunctionCallOutput,
 )
 from voxfsm.agents.chat import Role as ChatRole
+from voxfsm.agents.llm import utils
 from voxfsm.agents.llm.base import (
     ChoiceDelta,
     LLMChunk,
@@ -26,6 +27,7 @@ from voxfsm.agents.llm.base import (
     ToolCallRequest,
     ToolChoice,
 )
+from voxfsm.agents.llm.fallback import FallbackAdapter
 from voxfsm.agents.llm.scripted import (
     Request,
     ScriptedCall,
@@ -100,6 +102,7 @@ __all__ = [
     "ChoiceDelta",
     "CollectedResponse",
     "CompletionUsage",
+    "FallbackAdapter",
     "FunctionCall",
     "FunctionCallOutput",
     "FunctionTool",
@@ -126,6 +129,7 @@ __all__ = [
     "is_function_tool",
     "is_raw_function_tool",
     "reply",
+    "utils",
 ]
 
 

@@ -9,6 +9,8 @@ from typing import Any, Literal, Union
 
 import attrs
 
+from voxfsm.agents._exceptions import APIError
+
 ToolChoice = Union[Literal["auto", "none", "required"], dict[str, Any]]
 """``"auto"``, ``"none"``, ``"required"`` or ``{"type": "function", "function": {"name": ...}}``."""
 
@@ -67,5 +69,5 @@ class LLMChunk:
         return None
 
 
-class LLMError(Exception):
+class LLMError(APIError):
     """The model could not answer; the message names the endpoint and what to check."""

@@ -21,6 +21,9 @@ from voxfsm.agents.llm.stream import LLM, LLMStream
 from voxfsm.agents.tools import FunctionTool
 
 _call_ids = itertools.count(1)
+# the text chunks of each (reply text, words per chunk) seen, shared by every ScriptedLLM:
+# chunks are immutable, and the calls that ride on a reply's last chunk get fresh ids
+_pieces: dict[tuple[str, int], tuple[LLMChunk, ...]] = {}
 
 
 @attrs.frozen
@@ -124,8 +127,6 @@ class ScriptedLLM(LLM):
         self._chunk_words = chunk_words
         self._record = record
         self.requests: list[Request] = []
-        # the text chunks of each reply text seen (chunks are immutable; calls get fresh ids)
-        self._pieces: dict[str, tuple[LLMChunk, ...]] = {}
 
     def respond(self, chat_ctx: ChatContext, tools: Sequence[FunctionTool]) -> ScriptedReply:
         """The scripted reply for this context (no side effects besides nothing)."""
@@ -167,14 +168,14 @@ class ScriptedLLM(LLM):
         text = resp.text
         if not (self._chunk_words and text):
             return (LLMChunk(text, calls),)
-        pieces = self._pieces.get(text)
+        n = self._chunk_words
+        pieces = _pieces.get((text, n))
         if pieces is None:
-            if len(self._pieces) >= 256:  # a script generating endless texts: keep it bounded
-                self._pieces.clear()
+            if len(_pieces) >= 1024:  # scripts generating endless texts: keep it bounded
+                _pieces.clear()
             words = text.split(" ")
-            n = self._chunk_words
             last = len(words) - 1
-            pieces = self._pieces[text] = tuple(
+            pieces = _pieces[(text, n)] = tuple(
                 LLMChunk(" ".join(words[i : i + n]) + ("" if i + n > last else " "))
                 for i in range(0, len(words), n)
             )

@@ -286,6 +286,17 @@ class LLM(abc.ABC):
     """The model's name (a subclass sets it, as a class or instance attribute)."""
     provider: str = "voxfsm"
 
+    def prewarm(self, *, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Start getting ready (load weights, open a connection) before the first request,
+        in the background on ``loop`` (the running loop by default); a subclass does the
+        work in ``async _prewarm_impl()``."""
+        impl = getattr(self, "_prewarm_impl", None)
+        if impl is None:
+            return
+        loop = loop or asyncio.get_running_loop()
+        task = loop.create_task(impl())
+        self._prewarm_task = task  # keep a reference until it is done
+
     async def aclose(self) -> None:  # noqa: B027 (optional hook: most models hold nothing)
         """Release what the model holds (nothing by default)."""
 

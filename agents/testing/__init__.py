@@ -171,6 +171,7 @@ def _config(
     max_activations: int,
     step_timeout: float,
     exclude: Iterable[str] = (),
+    loops: Any = None,
 ) -> DriverConfig:
     from voxfsm.agents import Agent
     from voxfsm.fsm.graph import build_graph
@@ -198,6 +199,7 @@ def _config(
         max_activations=max_activations,
         step_timeout=step_timeout,
         exclude=frozenset(exclude),
+        loops=loops,
     )
 
 
@@ -258,6 +260,7 @@ def _machine_class(
     step_timeout: float,
     exclude: Iterable[str],
     name: str | None,
+    loops: Any = None,
 ) -> Any:
     unknown = set(exclude) - set(RULES)
     if unknown:
@@ -270,6 +273,7 @@ def _machine_class(
         max_activations,
         step_timeout,
         exclude,
+        loops,
     )
     label = name or f"{_name_of(entry)}Workflow"
     namespace: dict[str, Any] = {
@@ -315,9 +319,13 @@ def check_workflow(
     they default to importing the entry by its module and name).  ``progress(n)`` is
     called after every conversation (shrinking included); ``progress=True`` shows a rich
     progress bar on stderr instead.  ``seed`` makes a run repeatable.
+
+    It generates the same steps and checks as :func:`workflow_state_machine`, but through
+    one hypothesis rule that draws the kind of each step too (``CheckMachine``): hypothesis's
+    per-rule bookkeeping cost more per step than the step's own drawing.
     """
     if _loop_running():
-        # each generated conversation runs on its own event loop, which cannot nest in a
+        # the generated conversations run on event loops of their own, which cannot nest in a
         # running one (a notebook cell, an async test): run the whole check in a thread
         with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="voxfsm-check") as pool:
             return pool.submit(
@@ -337,6 +345,7 @@ def check_workflow(
                 entry_expr=entry_expr,
                 replay_kwargs=replay_kwargs,
             ).result()
+    from ._loop import LoopPool
     from ._machine import CheckMachine
 
     invariants = tuple(invariants)
@@ -350,6 +359,7 @@ def check_workflow(
         step_timeout,
         exclude,
         None,
+        LoopPool(),  # conversations hand their event loop on; closed when the check ends
     )
     coverage = machine.coverage
     with contextlib.ExitStack() as stack:
@@ -418,7 +428,7 @@ def _run(
         hypothesis.seed(seed)(machine)
     run_settings = settings(
         max_examples=examples,
-        stateful_step_count=steps,
+        stateful_step_count=steps + 1,  # CheckMachine's first step is the start
         deadline=None,
         database=None,  # no example database in the user's cwd
         print_blob=False,
@@ -437,6 +447,9 @@ def _run(
         failure = failure_of(
             machine, exc, entry, invariants, entry_import, entry_expr, replay_kwargs
         )
+    finally:
+        if machine.config.loops is not None:
+            machine.config.loops.close()
     return WorkflowReport(
         coverage=coverage,
         failure=failure,

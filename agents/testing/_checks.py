@@ -205,32 +205,58 @@ def fresh_contexts(d: Driver) -> None:
         )
 
 
+class OutputLedger:
+    """Calls and outputs seen in a session's history, read incrementally (it only grows;
+    when it did not, it is read again from the start and ``history-grows`` reports it)."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+        self.last: Any = None
+        self.calls: dict[str, str] = {}
+        self.outputs: Counter[str] = Counter()
+        self.open_groups: list[list[str]] = []  # calls emitted together, some without output
+        self.doubled: list[str] = []
+        self.orphan: str | None = None  # an output that came before or without its call
+
+    def read(self, items: Sequence[Any]) -> OutputLedger:
+        n = len(items)
+        if n < self.seen or (self.seen and items[self.seen - 1] is not self.last):
+            return OutputLedger().read(items)
+        previous = self.last
+        calls, outputs = self.calls, self.outputs
+        for item in items[self.seen :]:
+            if isinstance(item, FunctionCall):
+                calls[item.call_id] = item.name
+                if not isinstance(previous, FunctionCall):
+                    self.open_groups.append([])
+                self.open_groups[-1].append(item.call_id)
+            elif isinstance(item, FunctionCallOutput):
+                if item.call_id not in calls and self.orphan is None:
+                    self.orphan = item.name
+                outputs[item.call_id] += 1
+                if outputs[item.call_id] == 2:
+                    self.doubled.append(calls.get(item.call_id, item.name))
+            previous = item
+        self.seen, self.last = n, previous
+        return self
+
+
 def calls_have_one_output(d: Driver) -> None:
-    calls: dict[str, str] = {}
-    outputs: Counter[str] = Counter()
-    groups: list[list[str]] = []  # call ids emitted together (adjacent in history)
-    previous: Any = None
-    for item in d.session.history.items:
-        if isinstance(item, FunctionCall):
-            calls[item.call_id] = item.name
-            if not isinstance(previous, FunctionCall):
-                groups.append([])
-            groups[-1].append(item.call_id)
-        elif isinstance(item, FunctionCallOutput):
-            if item.call_id not in calls:
-                _fail("call-output", f"output for {item.name!r} comes before or without its call")
-            outputs[item.call_id] += 1
-        previous = item
-    doubled = [calls[c] for c, n in outputs.items() if n > 1]
-    if doubled:
-        _fail("call-output", f"tool call(s) {doubled} got more than one output")
+    ledger = d.output_ledger = d.output_ledger.read(d.session.history.items)
+    if ledger.orphan is not None:
+        _fail("call-output", f"output for {ledger.orphan!r} comes before or without its call")
+    if ledger.doubled:
+        _fail("call-output", f"tool call(s) {ledger.doubled} got more than one output")
+    outputs, calls = ledger.outputs, ledger.calls
+    # groups whose outputs all arrived never reopen: keep only the others
+    ledger.open_groups = [g for g in ledger.open_groups if not all(outputs[c] for c in g)]
+    if not ledger.open_groups:
+        return
     # a step's outputs are recorded together once all its tools finish, so a step with a
     # tool awaiting a running AgentTask has no outputs yet; any other missing one is a bug
     waiting: Counter[str] = Counter(t for t in open_task_triggers(d.steps()) if t is not None)
-    for group in groups:
+    for group in ledger.open_groups:
         pending = [c for c in group if not outputs[c]]
-        if not pending:
-            continue
         awaiting = next((calls[c] for c in pending if waiting[calls[c]] > 0), None)
         if awaiting is None:
             _fail(

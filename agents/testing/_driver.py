@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from typing import Any
 
 import attrs
@@ -40,7 +40,7 @@ from voxfsm.fsm.spec import Step
 from . import _checks as checks
 from ._actions import Action, Start, UpdateAgent
 from ._coverage import Coverage
-from ._loop import LoopRunner, StepTimeout
+from ._loop import LoopPool, LoopRunner, StepTimeout
 from ._probe import (
     PROBE_ENTER,
     USERDATA_USAGE,
@@ -55,7 +55,7 @@ from ._probe import (
     watch_construction,
 )
 from ._report import WorkflowFailure
-from ._schema import context_words
+from ._schema import WordIndex
 from ._steps import run_step
 
 log = logging.getLogger("voxfsm.agents.testing")
@@ -78,6 +78,7 @@ class DriverConfig:
     max_activations: int = 20
     step_timeout: float = 5.0
     exclude: frozenset[str] = frozenset()  # kinds of step not to generate (rule names)
+    loops: LoopPool | None = attrs.field(default=None, eq=False)  # event loops to reuse
     fresh_swaps: tuple[UpdateAgent, ...] = attrs.field(init=False)
     entry_tools: tuple[FunctionTool, ...] = attrs.field(init=False)
 
@@ -138,8 +139,9 @@ class Driver:
         self._steps_cache: tuple[int, tuple[Step, ...]] = (-1, ())
         # what rules may do next, worked out once between steps (preconditions ask often)
         self._options: dict[str, Any] = {}
-        self._words: tuple[Any, list[str]] = (None, [])
+        self._words: dict[int, tuple[Agent, int, Any, WordIndex]] = {}
         self.history_seen: list[Any] = []
+        self.output_ledger = checks.OutputLedger()
         self.closed = False
         self._plan: Any = None
         self._chain: list[Any] = []  # responses for the follow-ups of the planned turn
@@ -150,7 +152,9 @@ class Driver:
         self._activations = 0
         self._commits_before = 0
         self._turn = 0
-        self._runner: LoopRunner | None = LoopRunner()
+        self._runner: LoopRunner | None = (
+            config.loops.acquire() if config.loops is not None else LoopRunner()
+        )
         self._quiet = QuietProbeLogs()
         self._spotter = UsageSpotter(self)
         self.llm = ScriptedLLM(self._script, record=False)
@@ -205,6 +209,9 @@ class Driver:
         if self.closed:
             return
         self.closed = True
+        if self.session is None:  # never started (a generated conversation of no step)
+            self.dispose()
+            return
         try:
             self._run(self._close(), "aclose", None)
             self.coverage.record_steps(s for s in self.steps() if not is_probe_step(s))
@@ -233,7 +240,10 @@ class Driver:
         _ENGINE_LOG.removeHandler(self._spotter)
         runner, self._runner = self._runner, None
         if runner is not None:
-            runner.close()
+            if self.config.loops is not None:
+                self.config.loops.release(runner)
+            else:
+                runner.close()
 
     def _run(self, coro: Coroutine[Any, Any, Any], what: str, action: Any) -> Any:
         if self._runner is None:
@@ -494,13 +504,27 @@ class Driver:
         return self._steps_cache[1]
 
     def words(self) -> list[str]:
-        """Tokens the active agent's context mentions (instructions, tool outputs, replies)."""
-        items = self.current.chat_ctx.items
-        key = (id(self.current), len(items))
-        if self._words[0] != key:
-            texts = [_item_text(it) for it in items]
-            self._words = (key, context_words(texts))
-        return self._words[1]
+        """Tokens the active agent's context mentions (instructions, tool outputs, replies).
+
+        Kept per agent and fed only the items added since last asked: a context that was
+        replaced rather than appended to is read again from the start.
+        """
+        agent = self.current
+        items = agent.chat_ctx.items
+        seen = self._words.get(id(agent))
+        n = len(items)
+        if (
+            seen is None
+            or seen[0] is not agent
+            or n < seen[1]
+            or (seen[1] and items[seen[1] - 1] is not seen[2])
+        ):
+            seen = (agent, 0, None, WordIndex())
+        if n != seen[1]:
+            seen[3].add([_item_text(it) for it in items[seen[1] :]])
+            seen = (agent, n, items[n - 1], seen[3])
+        self._words[id(agent)] = seen
+        return seen[3].words()
 
     def open_tasks(self) -> int:
         return len(checks.open_task_triggers(self.steps()))
@@ -512,17 +536,27 @@ class Driver:
             found = self._options["swap_targets"] = self._swap_targets()
         return found
 
+    def can_swap(self) -> bool:
+        """Whether :meth:`swap_targets` has any (without building them)."""
+        found = self._options.get("can_swap")
+        if found is None:
+            found = self._options["can_swap"] = not self.open_tasks() and (
+                bool(self.config.fresh_swaps) or any(self._reusable())
+            )
+        return found
+
+    def _reusable(self) -> Iterator[str]:
+        current = self.current
+        for aid, agent in self.session.visited_agents.items():
+            inactive = agent is not current and agent.status == "inactive"
+            if inactive and not isinstance(agent, AgentTask):
+                yield aid
+
     def _swap_targets(self) -> list[UpdateAgent]:
         if self.open_tasks():
             return []  # swapping away from a running task would strand its caller
         out = list(self.config.fresh_swaps)
-        for aid, agent in sorted(self.session.visited_agents.items()):
-            if (
-                agent is not self.current
-                and agent.status == "inactive"
-                and not isinstance(agent, AgentTask)
-            ):
-                out.append(UpdateAgent(aid, reuse=True))
+        out.extend(UpdateAgent(aid, reuse=True) for aid in sorted(self._reusable()))
         return out
 
     # ------------------------------------------------------------------ steps

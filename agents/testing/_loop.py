@@ -151,13 +151,55 @@ class LoopRunner:
             return False
         return not ready and all(h.cancelled() or h.when() > deadline for h in scheduled)
 
-    def close(self) -> None:
-        """Cancel what is left (bounded: a task that ignores cancellation is abandoned)."""
+    def _cancel_all(self) -> bool:
+        """Cancel every task left, bounded; true when some did not finish."""
         loop = self.loop
         pending = asyncio.all_tasks(loop)
         for task in pending:
             task.cancel()
         if pending:
             loop.run_until_complete(asyncio.wait(pending, timeout=_CANCEL_GRACE))
+        return any(not t.done() for t in pending)
+
+    def close(self) -> None:
+        """Cancel what is left (bounded: a task that ignores cancellation is abandoned)."""
+        loop = self.loop
+        if loop.is_closed():
+            return
+        self._cancel_all()
         loop.run_until_complete(asyncio.wait_for(loop.shutdown_asyncgens(), _CANCEL_GRACE))
         loop.close()
+
+
+class LoopPool:
+    """Event loops handed from one conversation to the next (a new loop costs more than a
+    short conversation's steps); ``close()`` when the run is over."""
+
+    def __init__(self) -> None:
+        self._idle: list[LoopRunner] = []
+        self._lock = threading.Lock()
+
+    def acquire(self) -> LoopRunner:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return LoopRunner()
+
+    def release(self, runner: LoopRunner) -> None:
+        """Cancel what ``runner`` has left and keep it for the next conversation.
+
+        A loop with a task that ignores cancellation, or a worker thread still busy, is
+        closed instead: its leftovers must not run during, or count against, another
+        conversation.
+        """
+        if runner._cancel_all() or runner.executor.busy:
+            runner.close()
+            return
+        with self._lock:
+            self._idle.append(runner)
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for runner in idle:
+            runner.close()

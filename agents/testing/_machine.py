@@ -188,18 +188,18 @@ def _can_hand_off(d: Driver) -> bool:
 
 
 def _can_swap(d: Driver) -> bool:
-    return bool(d.swap_targets())
+    return d.can_swap()
 
 
 def _can_swap_during_tool(d: Driver) -> bool:
-    return bool(d.tools() and d.swap_targets())
+    return bool(d.tools()) and d.can_swap()
 
 
 class Conversation(RuleBasedStateMachine):
     """One generated conversation: the driver, its start, the checks after every step.
 
-    :class:`WorkflowMachine` adds one rule per kind of step; :class:`CheckMachine` (what
-    ``check_workflow`` runs) one rule that draws the kind too.
+    :class:`WorkflowMachine` adds the start, one rule per kind of step and the checks as an
+    invariant; :class:`CheckMachine` (what ``check_workflow`` runs) one rule for all.
     """
 
     config: ClassVar[DriverConfig]
@@ -235,8 +235,7 @@ class Conversation(RuleBasedStateMachine):
             if self.on_conversation is not None:
                 self.on_conversation(driver)
 
-    @initialize(step=_start())
-    def start(self, step: Start) -> None:
+    def begin(self, step: Start) -> None:
         """``session.start``; the entry's greeting may call its tools (awaited in on_enter)."""
         try:
             self.driver.start(step)
@@ -244,19 +243,16 @@ class Conversation(RuleBasedStateMachine):
             self.failed = True
             raise
 
-    def _has_tools(self) -> bool:
-        return _has_tools(self.driver)
-
-    # ------------------------------------------------------------------ invariants
-
-    @invariant()
-    def workflow_invariants(self) -> None:
+    def check(self) -> None:
         """Every built-in handoff invariant and the user's own (see voxfsm.agents.testing)."""
         try:
             self.driver.check()
         except BaseException:
             self.failed = True
             raise
+
+    def _has_tools(self) -> bool:
+        return _has_tools(self.driver)
 
 
 _KINDS = (
@@ -277,17 +273,27 @@ _KINDS = (
 
 
 def _possible(d: Driver) -> list[Callable[[st.DrawFn, Driver], Action]]:
-    return [
-        draw
-        for name, can, draw in _KINDS
-        if name not in d.config.exclude and (can is None or can(d))
-    ]
+    exclude = d.config.exclude
+    known: dict[Any, bool] = {None: True}  # each condition asked once
+    out: list[Callable[[st.DrawFn, Driver], Action]] = []
+    for name, can, draw in _KINDS:
+        if name in exclude:
+            continue
+        ok = known.get(can)
+        if ok is None:
+            ok = known[can] = bool(can(d))  # type: ignore[misc]
+        if ok:
+            out.append(draw)
+    return out
 
 
 @st.composite
 def _any_step(draw: st.DrawFn) -> Action:
-    """Any step possible now: the kind first (as ``WorkflowMachine`` picks a rule), then it."""
+    """The start, or any step possible now: the kind first (as ``WorkflowMachine`` picks a
+    rule), then the step."""
     d = _DRIVER.get()
+    if d.session is None:
+        return Start(_enter_calls(draw, d.config.entry_tools))
     kinds = d.option("kinds", _possible)
     if not kinds:
         raise ValueError(
@@ -304,6 +310,16 @@ class WorkflowMachine(Conversation):
     Subclass it further to add ``@rule``/``@invariant`` methods: ``self.driver.session`` is
     the running session, ``self.perform(step)`` runs a step.
     """
+
+    @initialize(step=_start())
+    def start(self, step: Start) -> None:
+        """``session.start``; the entry's greeting may call its tools (awaited in on_enter)."""
+        self.begin(step)
+
+    @invariant()
+    def workflow_invariants(self) -> None:
+        """Every built-in handoff invariant and the user's own (see voxfsm.agents.testing)."""
+        self.check()
 
     # ------------------------------------------------------------------ rules
     # Rules only say *which kind* of step; each step is drawn whole by one strategy that
@@ -388,12 +404,18 @@ class CheckMachine(Conversation):
     """What ``check_workflow`` runs: the same steps and checks as :class:`WorkflowMachine`,
     with the kind of each step drawn inside one rule.
 
-    Hypothesis's per-step rule selection (swarm flags, preconditions of every rule) cost
-    several times what drawing the step does; here the kind is one index among the kinds
-    possible now, in the same order as the rules.
+    Hypothesis's per-step rule selection (swarm flags, preconditions of every rule) and its
+    per-conversation set-up of initialize rules cost more than drawing a step; here the
+    first step drawn is the start, the kind of each later one is one index among the kinds
+    possible now (in the same order as the rules), and the checks run inside the rule.
+    Its ``stateful_step_count`` is one more than the steps after the start.
     """
 
     @rule(step=_any_step())
     def step(self, step: Action) -> None:
-        """One generated step of any kind."""
-        self.perform(step)
+        """The start, then one generated step of any kind; the checks after each."""
+        if isinstance(step, Start):
+            self.begin(step)
+        else:
+            self.perform(step)
+        self.check()

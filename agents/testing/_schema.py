@@ -214,14 +214,33 @@ def context_words(texts: Sequence[str], limit: int = 200) -> list[str]:
     Hypothesis prefers early choices, so the order is what makes a generated argument name
     something the conversation offered rather than a word of the instructions.
     """
-    seen: dict[str, None] = {}
-    for text in texts:
-        for found in _TOKEN.findall(text):
-            token = found.rstrip(".:-")  # sentence punctuation, not part of an id
-            seen.pop(token, None)
-            seen[token] = None
-    recent = list(seen)[::-1][:limit]
-    return sorted(recent, key=lambda w: not _ID_LIKE.search(w))  # stable: recency kept
+    index = WordIndex(limit)
+    index.add(texts)
+    return index.words()
+
+
+class WordIndex:
+    """:func:`context_words` kept up to date as texts are appended (a context only grows)."""
+
+    def __init__(self, limit: int = 200) -> None:
+        self.limit = limit
+        self._seen: dict[str, None] = {}  # in the order last seen
+        self._words: list[str] | None = []
+
+    def add(self, texts: Sequence[str]) -> None:
+        seen = self._seen
+        for text in texts:
+            for found in _TOKEN.findall(text):
+                token = found.rstrip(".:-")  # sentence punctuation, not part of an id
+                seen.pop(token, None)
+                seen[token] = None
+                self._words = None
+
+    def words(self) -> list[str]:
+        if self._words is None:
+            recent = list(self._seen)[::-1][: self.limit]
+            self._words = sorted(recent, key=lambda w: not _ID_LIKE.search(w))  # stable
+        return self._words
 
 
 _ID_LIKE = re.compile(r"_|[a-z]-[a-z0-9]|[A-Za-z]\d|\d[A-Za-z]")

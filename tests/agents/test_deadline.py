@@ -41,3 +41,10 @@ async def test_an_error_raised_inside_is_not_taken_for_expiry() -> None:
     with pytest.raises(TimeoutError):
         async with Deadline(5.0):
             raise TimeoutError("the tool's own timeout")
+
+
+async def test_the_plain_with_form_bounds_the_same_way() -> None:
+    with pytest.raises(Expired), Deadline(0.02):
+        await asyncio.sleep(5)
+    with Deadline(5.0):
+        await asyncio.sleep(0)

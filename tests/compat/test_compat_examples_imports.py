@@ -124,3 +124,29 @@ async def test_a_file_that_is_not_16_bit_wav_is_refused_by_name(tmp_path: Any) -
     path.write_bytes(b"OggS not really")
     with pytest.raises(ValueError, match=r"music\.ogg: not a 16-bit PCM WAV"):
         [f async for f in audio_frames_from_file(path)]
+
+
+def test_livekit_plugin_modules_have_offline_stand_ins(clean_inference: None) -> None:
+    # `s/livekit.plugins/voxfsm.agents.plugins/` in the imports is the whole edit
+    import voxfsm.agents.plugins.deepgram as deepgram_module
+    from voxfsm.agents import AgentSession
+    from voxfsm.agents.plugins import cartesia, deepgram, noise_cancellation, openai, silero
+    from voxfsm.agents.plugins.turn_detector.multilingual import MultilingualModel
+
+    llm = ScriptedLLM({})
+    inference.configure(llm=llm, stt=lambda model: None, tts=lambda model: None, vad="webrtc")
+    assert deepgram_module is deepgram
+    assert openai.LLM(model="gpt-4.1-mini") is llm
+    assert openai.realtime.RealtimeModel(voice="echo") is llm
+    assert deepgram.STT(model="nova-3") is None and cartesia.TTS() is None
+    assert noise_cancellation.BVC() is None
+    session = AgentSession(
+        llm=openai.LLM(model="gpt-4o-mini"),
+        vad=silero.VAD.load(),
+        turn_detection=MultilingualModel(),
+    )
+    assert session.llm is llm
+    with pytest.raises(AttributeError, match="no offline stand-in"):
+        openai.Embeddings  # noqa: B018
+    with pytest.raises(ImportError):
+        __import__("voxfsm.agents.plugins.no_such_vendor")
