@@ -4,7 +4,9 @@ Phrased as callers speak on the phone, some with the errors speech recognition m
 (homophones, dropped endings, run-together words). Each line is ``(split, expected, text)``:
 ``expected`` is a tool name or ``"say"`` (answer without a tool). ``dev`` lines were looked
 at while the shipped instructions and tool descriptions were written; ``held`` lines were
-written beforehand and never used for tuning.
+written beforehand and held out in session 2, then used (with ``dev``, as ``--split tuned``)
+to calibrate the words-or-call decision in session 3; ``test`` lines were written at the
+start of session 3 and never used for any tuning.
 """
 
 from __future__ import annotations

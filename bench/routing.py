@@ -2,7 +2,8 @@
 
     python bench/routing.py                              # Qwen2.5-Coder-1.5B, both workflows
     python bench/routing.py --model smollm2 --limit 3    # the tiny model: plumbing only
-    python bench/routing.py --threads 1 --split held     # held-out utterances only
+    python bench/routing.py --threads 1 --split test     # never-tuned-on utterances only
+    python bench/routing.py --split tuned --decisions-only   # quick: no follow-up replies
     python bench/routing.py --tts                        # add espeak's first-audio time
 
 For each labelled utterance (bench/_routing_sets.py: customer service's front desk and the

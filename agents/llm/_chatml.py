@@ -26,6 +26,8 @@ CALL_OPEN = '<tool_call>\n{"name": "'
 """How every call starts: once ``LocalLLM`` has decided to call, this is written for the model,
 which then only chooses the tool's name (one of the agent's) and its arguments."""
 CALL_CLOSE = "</tool_call>"
+NEXT_REPLY = "Write your next reply to the caller; in it: "
+"""Put before instructions given for one reply (a system turn that comes last)."""
 
 
 @attrs.frozen
@@ -93,6 +95,10 @@ def render(
     for i, msg in enumerate(messages):
         role, content = msg["role"], msg.get("content") or ""
         if role in ("system", "developer"):
+            if i and i == len(messages) - 1:
+                # instructions for this reply only (e.g. how to greet): asked for as a reply,
+                # or a small model reads them out word for word
+                content = f"{NEXT_REPLY}{content}"
             if i == 0 and actions is not None:
                 content = (
                     f"{content}\n\n{actions_text(actions)}" if content else actions_text(actions)

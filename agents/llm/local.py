@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from voxfsm.agents.chat import FunctionCallOutput
 from voxfsm.agents.llm._chatml import CALL_OPEN, END, START, Action, render
 from voxfsm.agents.llm._decide import call_log_odds
 from voxfsm.agents.llm._gguf_parts import (
@@ -150,6 +151,8 @@ class _Plan:
     """``"text"`` (words only), ``"call"`` (a call only) or ``"auto"`` (decided first)."""
     only: str | None = None
     """The one tool a call may name (``tool_choice`` naming it)."""
+    after_tool: bool = False
+    """The last thing in the conversation is a tool's result."""
 
 
 class LocalLLM(LLM):
@@ -295,7 +298,8 @@ class LocalLLM(LLM):
                 f"got {tool_choice!r}"
             )
         mode = "auto" if tool_choice == "auto" else "call"
-        return _Plan(render(chat_ctx, actions), actions, mode, only)
+        after_tool = bool(items) and isinstance(items[-1], FunctionCallOutput)
+        return _Plan(render(chat_ctx, actions), actions, mode, only, after_tool)
 
     async def chat(
         self,
@@ -391,7 +395,10 @@ class LocalLLM(LLM):
                 names = [a.name for a in plan.actions]
                 odds = call_log_odds(runner.logits(llm), runner.vocabulary(llm), names)
                 stats.call_log_odds = round(odds, 3)
-                calling = odds + self.tool_bias > 0
+                # right after a tool's result the model mostly wants to say what happened; a
+                # small model then tends to chain calls with made-up arguments, so a call
+                # there needs the model's own majority, without the bias
+                calling = odds + (0.0 if plan.after_tool else self.tool_bias) > 0
                 stats.decided_s = time.perf_counter() - t0
             stats.prefill_s = time.perf_counter() - t0
             if calling:
@@ -400,7 +407,15 @@ class LocalLLM(LLM):
                     stats.decided_s = time.perf_counter() - t0
             else:
                 grammar = TEXT_ONLY if plan.actions else None
-                for piece in self._generate(llm, tokens, grammar, self.max_tokens, check, stats):
+                no_call = None
+                if plan.actions:  # words chosen: no first token that begins a call either
+                    vocab = runner.vocabulary(llm)
+                    no_call = _first_token_mask(
+                        len(tokens), vocab.call_ids, vocab.name_ids([a.name for a in plan.actions])
+                    )
+                for piece in self._generate(
+                    llm, tokens, grammar, self.max_tokens, check, stats, no_call
+                ):
                     if piece:
                         emit(piece)
         finally:
@@ -420,6 +435,7 @@ class LocalLLM(LLM):
         max_tokens: int,
         check: Callable[[], None],
         stats: Stats,
+        processor: Any = None,
     ) -> Iterator[str]:
         """Decode from ``prompt`` under ``grammar``, piece by piece, within the bounds."""
         from llama_cpp import LlamaGrammar  # imported by the runner already
@@ -431,6 +447,7 @@ class LocalLLM(LLM):
             temperature=self.temperature,
             repeat_penalty=1.0,
             grammar=LlamaGrammar.from_string(grammar, verbose=False) if grammar else None,
+            logits_processor=[processor] if processor is not None else None,
             stream=True,
             stop=[END, START],
         )
@@ -499,6 +516,24 @@ class LocalLLM(LLM):
 def encode(llm: Any, text: str, *, bos: bool = True) -> list[int]:
     """Tokens of a prompt, ChatML's markers (and ``<tool_call>``) as their own tokens."""
     return list(llm.tokenize(text.encode(), add_bos=bos, special=True))
+
+
+def _first_token_mask(at: int, *groups: Any) -> Callable[[Any, Any], Any]:
+    """A logits processor ruling out ``groups`` of token ids at the reply's first token.
+
+    Once words are chosen, a first token such as ``To`` (of ``to_takeaway``) would only start
+    the call the model has in mind, cut short by the grammar into "To takeaway".
+    """
+    import numpy as np
+
+    banned = np.unique(np.concatenate(groups)) if groups else np.array([], dtype=np.int64)
+
+    def processor(input_ids: Any, scores: Any) -> Any:
+        if len(input_ids) == at:
+            scores[banned] = -np.inf
+        return scores
+
+    return processor
 
 
 def _likeliest_name(

@@ -319,9 +319,13 @@ def check_workflow(
     they default to importing the entry by its module and name).  ``progress(n)`` is
     called after every conversation (shrinking included); ``progress=True`` shows a rich
     progress bar on stderr instead.  ``seed`` makes a run repeatable.
+
+    It generates the same steps and checks as :func:`workflow_state_machine`, but through
+    one hypothesis rule that draws the kind of each step too (``CheckMachine``): hypothesis's
+    per-rule bookkeeping cost more per step than the step's own drawing.
     """
     if _loop_running():
-        # each generated conversation runs on its own event loop, which cannot nest in a
+        # the generated conversations run on event loops of their own, which cannot nest in a
         # running one (a notebook cell, an async test): run the whole check in a thread
         with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="voxfsm-check") as pool:
             return pool.submit(

@@ -101,11 +101,12 @@ def test_an_agent_without_tools_gets_plain_chatml():
     )
 
 
-def test_ephemeral_instructions_come_last_as_a_system_turn():
+def test_ephemeral_instructions_come_last_asked_for_as_the_next_reply():
     ctx = Desk().chat_ctx.copy()
     ctx.add_message(role="system", content="Greet the caller.")
     assert render(ctx, actions()).endswith(
-        "<|im_start|>system\nGreet the caller.<|im_end|>\n<|im_start|>assistant\n"
+        "<|im_start|>system\nWrite your next reply to the caller; in it: Greet the caller."
+        "<|im_end|>\n<|im_start|>assistant\n"
     )
 
 
