@@ -49,13 +49,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--speaker", action="store_true", help="also play the call on the default output device"
     )
-    parser.add_argument(
+    brain = parser.add_mutually_exclusive_group()
+    brain.add_argument(
         "--scripted",
         action="store_true",
-        help="the workflow's scripted LLM instead of the local model (the default when "
-        "the local model is installed)",
+        help="the workflow's scripted LLM (the default, see --local)",
     )
-    parser.add_argument("--local", action="store_true", help=argparse.SUPPRESS)  # the default now
+    brain.add_argument(
+        "--local",
+        action="store_true",
+        help="the local model in process (LocalLLM) decides every step; it does not yet "
+        "complete the restaurant call, so it is not the default",
+    )
     parser.add_argument(
         "--call-timeout",
         type=float,
@@ -85,9 +90,12 @@ def _session(app: App, args: argparse.Namespace, console: Console) -> Any:
         return session
     from voxfsm.agents.llm.local import default_llm
 
-    llm, notice = default_llm(scripted=args.scripted)
+    # The scripted LLM stays the default until the local model completes the demo's call
+    # (its takeaway agent answers instead of calling add_to_order): the main job must succeed.
+    llm, notice = default_llm(scripted=not args.local)
     if llm is None:
-        console.print(Text(f"{_SCRIPTED_NOTICE} ({notice})", style="dim"))
+        why = notice if args.local or args.scripted else "--local for the local model"
+        console.print(Text(f"{_SCRIPTED_NOTICE} ({why})", style="dim"))
     else:
         session.update_options(llm=llm)
         console.print(Text(notice, style="dim"))

@@ -1,6 +1,6 @@
 """``voxfsm demo`` ends every call with a verdict: complete, not complete, or out of time.
 
-The demo's LLM is the local model by default, and a real model may route a caller somewhere
+With `--local` the local model decides, and a real model may route a caller somewhere
 else or never finish; the demo then says so in one line (exit 1) after writing what was said.
 Scripted apps make those outcomes deterministic here; the ``llama`` tier runs the local-model
 path itself with the small SmolLM2 model.
@@ -103,14 +103,29 @@ def test_scripted_is_said_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "call complete: greeter → takeaway → checkout → greeter" in shown
 
 
+def test_the_scripted_llm_is_the_default_and_local_is_offered(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--text", "--out", str(tmp_path)]) == 0
+    shown = capsys.readouterr().out
+    assert "not a language model (--local for the local model)" in shown
+    assert "call complete: greeter → takeaway → checkout → greeter" in shown
+
+
+def test_scripted_and_local_together_are_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["demo", "--scripted", "--local", "--text", "--out", str(tmp_path)])
+    assert exit_.value.code == 2
+
+
 @pytest.mark.llama
 def test_the_local_model_plays_the_call_and_the_demo_gives_a_verdict(tmp_path: Path) -> None:
-    """The default path with a real model: SmolLM2 (135M) stands in for Qwen to keep it cheap;
+    """`--local` with a real model: SmolLM2 (135M) stands in for Qwen to keep it cheap;
     it rarely routes right, so the verdict may be either, but it is always one of the two."""
     env = {**os.environ, "VOXFSM_LOCAL_MODEL": "smollm2", "VOXFSM_LLM_THREADS": "2"}
     out = tmp_path / "out"
     run = subprocess.run(
-        [sys.executable, "-m", "voxfsm.io.cli", "demo", "--text", "--out", str(out)],
+        [sys.executable, "-m", "voxfsm.io.cli", "demo", "--local", "--text", "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=900,
